@@ -1,0 +1,50 @@
+package io.sluice.plugin;
+
+/**
+ * One step of a route's chain. Instances are immutable and shared by all requests of a route, so they must be
+ * thread-safe; per-request state belongs in {@link Exchange#vars()}.
+ *
+ * <p>Request side: filters run in chain order; the first that does not {@link Outcome#proceed() proceed} ends
+ * the request side and its response goes to the client (after the response side of the filters before it).
+ * Response side: reverse order.
+ */
+public interface Filter {
+
+    /**
+     * Called before the request goes upstream.
+     *
+     * @param exchange the request being handled
+     * @return {@link Outcome#proceed()} to go on, or a response to send instead
+     * @throws Exception any failure; the gateway applies the plugin entry's {@code on_error}
+     */
+    Outcome onRequest(Exchange exchange) throws Exception;
+
+    /**
+     * Called after the upstream (or a later filter) answered, in reverse chain order. The default does nothing.
+     *
+     * @param exchange the exchange, with {@link Exchange#response()} present
+     * @return {@link Outcome#proceed()} to keep the response, or a replacement response
+     * @throws Exception any failure; the gateway applies the plugin entry's {@code on_error}
+     */
+    default Outcome onResponse(Exchange exchange) throws Exception {
+        return Outcome.proceed();
+    }
+
+    /**
+     * Whether this filter reads or replaces the request body. Bodies are streamed unless a filter asks.
+     *
+     * @return true to have {@link Request#body()} buffered before {@link #onRequest} runs
+     */
+    default boolean needsRequestBody() {
+        return false;
+    }
+
+    /**
+     * Whether this filter reads or replaces the response body.
+     *
+     * @return true to have {@link Response#body()} buffered before {@link #onResponse} runs
+     */
+    default boolean needsResponseBody() {
+        return false;
+    }
+}

@@ -1,0 +1,253 @@
+package io.sluice.registry.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+import io.sluice.plugin.FilterDescriptor;
+import io.sluice.registry.config.GatewayConfig.OnError;
+import io.sluice.registry.config.GatewayConfig.PluginEntry;
+import io.sluice.registry.config.GatewayConfig.RouteSpec;
+import io.sluice.registry.config.GatewayConfig.Target;
+import io.sluice.registry.config.GatewayConfig.UpstreamSpec;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Turns YAML/JSON text into a validated {@link GatewayConfig}, or every problem with its field path and line.
+ * Checks, in order: syntax, the document schema, path patterns, known plugins, each plugin's config against
+ * that plugin's own JSON schema, duplicate ids and conflicting routes. Runs on the write path only, never per
+ * request.
+ */
+public final class ConfigParser {
+    /** Default TCP connect timeout. */
+    public static final int DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
+    /** Default response timeout. */
+    public static final int DEFAULT_TIMEOUT_MS = 30_000;
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+    private static final JsonSchema DOCUMENT_SCHEMA = loadDocumentSchema();
+
+    private final PluginCatalog catalog;
+    // compiled plugin schemas, keyed by name@version (a name+version's schema never changes)
+    private final Map<String, JsonSchema> pluginSchemas = new ConcurrentHashMap<>();
+
+    /**
+     * @param catalog the plugins configs may use
+     */
+    public ConfigParser(PluginCatalog catalog) {
+        this.catalog = catalog;
+    }
+
+    /**
+     * Parses and validates.
+     *
+     * @param text YAML or JSON
+     * @return the config
+     * @throws ConfigException with every problem found
+     */
+    public GatewayConfig parse(String text) throws ConfigException {
+        return parse(SourceTree.parse(text));
+    }
+
+    /**
+     * Validates an already parsed tree.
+     *
+     * @param tree the document
+     * @return the config
+     * @throws ConfigException with every problem found
+     */
+    public GatewayConfig parse(SourceTree tree) throws ConfigException {
+        List<Problem> problems = new ArrayList<>();
+        for (ValidationMessage m : DOCUMENT_SCHEMA.validate(tree.root())) {
+            problems.add(toProblem(tree, "", m));
+        }
+        if (!problems.isEmpty()) {
+            throw sorted(problems);
+        }
+        JsonNode root = tree.root();
+        List<PluginEntry> globals = plugins(tree, root.path("global_plugins"), "global_plugins", problems);
+        List<RouteSpec> routes = new ArrayList<>();
+        JsonNode routesNode = root.path("routes");
+        for (int i = 0; i < routesNode.size(); i++) {
+            routes.add(route(tree, routesNode.get(i), "routes[" + i + "]", problems));
+        }
+        checkConflicts(tree, routes, problems);
+        if (!problems.isEmpty()) {
+            throw sorted(problems);
+        }
+        return new GatewayConfig(List.copyOf(globals), List.copyOf(routes));
+    }
+
+    private RouteSpec route(SourceTree tree, JsonNode r, String path, List<Problem> problems) {
+        List<PathPattern> paths = new ArrayList<>();
+        JsonNode pathsNode = r.get("paths");
+        for (int i = 0; i < pathsNode.size(); i++) {
+            try {
+                paths.add(PathPattern.parse(pathsNode.get(i).asText()));
+            } catch (IllegalArgumentException e) {
+                problems.add(tree.problem(path + ".paths[" + i + "]", e.getMessage()));
+            }
+        }
+        JsonNode up = r.get("upstream");
+        List<Target> targets = new ArrayList<>();
+        JsonNode t = up.get("targets");
+        for (int i = 0; i < t.size(); i++) {
+            String url = t.get(i).get("url").asText();
+            try {
+                URI uri = URI.create(url);
+                if (uri.getHost() == null) {
+                    throw new IllegalArgumentException("no host in " + url);
+                }
+                targets.add(new Target(uri, t.get(i).path("weight").asInt(100)));
+            } catch (IllegalArgumentException e) {
+                problems.add(tree.problem(path + ".upstream.targets[" + i + "].url", "bad url: " + e.getMessage()));
+            }
+        }
+        if (!targets.isEmpty() && targets.stream().allMatch(x -> x.weight() == 0)) {
+            problems.add(tree.problem(path + ".upstream.targets", "at least one target needs a weight above 0"));
+        }
+        UpstreamSpec upstream = new UpstreamSpec(List.copyOf(targets),
+                up.path("connect_timeout_ms").asInt(DEFAULT_CONNECT_TIMEOUT_MS),
+                up.path("timeout_ms").asInt(DEFAULT_TIMEOUT_MS));
+        return new RouteSpec(r.get("id").asText(), List.copyOf(paths),
+                strings(r.path("methods"), false), strings(r.path("hosts"), true),
+                Optional.ofNullable(r.get("strip_prefix")).map(JsonNode::asText), upstream,
+                List.copyOf(plugins(tree, r.path("plugins"), path + ".plugins", problems)));
+    }
+
+    private List<PluginEntry> plugins(SourceTree tree, JsonNode list, String path, List<Problem> problems) {
+        List<PluginEntry> out = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode p = list.get(i);
+            String at = path + "[" + i + "]";
+            String name = p.get("name").asText();
+            Optional<String> version = Optional.ofNullable(p.get("version")).map(JsonNode::asText);
+            JsonNode config = p.has("config") ? p.get("config") : MAPPER.createObjectNode();
+            Optional<FilterDescriptor> d = catalog.describe(name, version);
+            if (d.isEmpty()) {
+                problems.add(tree.problem(at + ".name", "unknown plugin '" + name + "'"
+                        + version.map(v -> " version " + v).orElse("")));
+                continue;
+            }
+            for (ValidationMessage m : pluginSchema(d.get()).validate(config)) {
+                problems.add(toProblem(tree, at + ".config", m));
+            }
+            OnError onError = "fail_open".equals(p.path("on_error").asText()) ? OnError.FAIL_OPEN : OnError.FAIL_CLOSED;
+            out.add(new PluginEntry(name, version, toJava(config), onError));
+        }
+        return out;
+    }
+
+    private void checkConflicts(SourceTree tree, List<RouteSpec> routes, List<Problem> problems) {
+        Map<String, Integer> ids = new HashMap<>();
+        // key: host|method|shape; a route without methods/hosts occupies the '*' slot
+        Map<String, String> owners = new HashMap<>();
+        for (int i = 0; i < routes.size(); i++) {
+            RouteSpec r = routes.get(i);
+            Integer prev = ids.putIfAbsent(r.id(), i);
+            if (prev != null) {
+                problems.add(tree.problem("routes[" + i + "].id", "duplicate route id '" + r.id()
+                        + "' (also routes[" + prev + "])"));
+                continue;
+            }
+            List<String> hosts = r.hosts().isEmpty() ? List.of("*") : r.hosts();
+            List<String> methods = r.methods().isEmpty() ? List.of("*") : r.methods();
+            for (int p = 0; p < r.paths().size(); p++) {
+                for (String h : hosts) {
+                    for (String m : methods) {
+                        String key = h + "|" + m + "|" + r.paths().get(p).shape();
+                        String owner = owners.putIfAbsent(key, r.id());
+                        if (owner != null && !owner.equals(r.id())) {
+                            problems.add(tree.problem("routes[" + i + "].paths[" + p + "]", "conflicts with route '"
+                                    + owner + "': same path" + ("*".equals(m) ? "" : ", method " + m)
+                                    + ("*".equals(h) ? "" : ", host " + h)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private JsonSchema pluginSchema(FilterDescriptor d) {
+        return pluginSchemas.computeIfAbsent(d.name() + "@" + d.version(), k -> {
+            try {
+                return SCHEMAS.getSchema(MAPPER.readTree(d.schema()));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("plugin " + k + " declares a schema that is not JSON", e);
+            }
+        });
+    }
+
+    private static Problem toProblem(SourceTree tree, String prefix, ValidationMessage m) {
+        String location = m.getInstanceLocation().toString();   // "$", "$.routes[0].id"
+        String rel = location.equals("$") ? "" : location.substring(2);
+        String property = m.getProperty();
+        String path = join(prefix, rel);
+        // "required" and "additionalProperties" point at the parent; name the field itself
+        if (property != null && ("required".equals(m.getType()) || "additionalProperties".equals(m.getType()))) {
+            path = join(path, property);
+        }
+        String message = m.getMessage();
+        int colon = message.indexOf(": ");
+        if (message.startsWith("$") && colon > 0) {
+            message = message.substring(colon + 2);
+        }
+        return tree.problem(path, message);
+    }
+
+    private static String join(String a, String b) {
+        if (a.isEmpty()) {
+            return b;
+        }
+        if (b.isEmpty()) {
+            return a;
+        }
+        return b.startsWith("[") ? a + b : a + "." + b;
+    }
+
+    private static ConfigException sorted(List<Problem> problems) {
+        problems.sort(Comparator.comparingInt(Problem::line).thenComparing(Problem::path));
+        return new ConfigException(problems);
+    }
+
+    private static List<String> strings(JsonNode arr, boolean lower) {
+        List<String> out = new ArrayList<>();
+        arr.forEach(n -> out.add(lower ? n.asText().toLowerCase(Locale.ROOT) : n.asText()));
+        return List.copyOf(out);
+    }
+
+    /**
+     * A JSON node as plain Java values (Map, List, String, Long/Double/BigInteger, Boolean, null).
+     *
+     * @param node JSON
+     * @return Java value
+     */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> toJava(JsonNode node) {
+        return MAPPER.convertValue(node, Map.class);
+    }
+
+    private static JsonSchema loadDocumentSchema() {
+        try (InputStream in = ConfigParser.class.getResourceAsStream("sluice-config.schema.json")) {
+            return SCHEMAS.getSchema(MAPPER.readTree(in));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

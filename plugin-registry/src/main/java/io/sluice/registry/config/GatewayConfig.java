@@ -1,0 +1,64 @@
+package io.sluice.registry.config;
+
+import java.net.URI;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The whole declarative config: global plugins and routes. Immutable; produced only by {@link ConfigParser},
+ * so every instance has been validated.
+ *
+ * @param globalPlugins run on every route before the route's own plugins
+ * @param routes        the routes
+ */
+public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> routes) {
+
+    /** An empty config: no routes. */
+    public static final GatewayConfig EMPTY = new GatewayConfig(List.of(), List.of());
+
+    /**
+     * @param id          unique route id
+     * @param paths       path patterns
+     * @param methods     upper-case methods; empty = any
+     * @param hosts       lower-case host names (no port); empty = any
+     * @param stripPrefix prefix removed from the path before proxying, or empty
+     * @param upstream    where to send requests
+     * @param plugins     the ordered chain
+     */
+    public record RouteSpec(String id, List<PathPattern> paths, List<String> methods, List<String> hosts,
+                            Optional<String> stripPrefix, UpstreamSpec upstream, List<PluginEntry> plugins) {
+    }
+
+    /**
+     * @param targets          weighted targets
+     * @param connectTimeoutMs TCP connect timeout
+     * @param timeoutMs        time allowed for the upstream's response headers (and between body reads)
+     */
+    public record UpstreamSpec(List<Target> targets, int connectTimeoutMs, int timeoutMs) {
+    }
+
+    /**
+     * @param url    {@code http://host:port} with an optional base path
+     * @param weight relative weight, ≥ 0
+     */
+    public record Target(URI url, int weight) {
+    }
+
+    /** What the chain does when a filter fails. */
+    public enum OnError {
+        /** Answer 500 {@code filter_error}. */
+        FAIL_CLOSED,
+        /** Skip the filter and go on. */
+        FAIL_OPEN
+    }
+
+    /**
+     * @param name    plugin name
+     * @param version pinned version, or empty for the built-in / latest
+     * @param config  the config object (JSON-shaped Java values)
+     * @param onError failure policy
+     */
+    public record PluginEntry(String name, Optional<String> version, Map<String, Object> config, OnError onError) {
+    }
+}

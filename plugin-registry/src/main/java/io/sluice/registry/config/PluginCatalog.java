@@ -1,0 +1,21 @@
+package io.sluice.registry.config;
+
+import io.sluice.plugin.FilterDescriptor;
+
+import java.util.Optional;
+
+/**
+ * The plugins a config may name: built-ins and uploaded filters.
+ */
+@FunctionalInterface
+public interface PluginCatalog {
+
+    /**
+     * Looks a plugin up.
+     *
+     * @param name    plugin name
+     * @param version a pinned version, or empty for the current one
+     * @return its descriptor, or empty if unknown
+     */
+    Optional<FilterDescriptor> describe(String name, Optional<String> version);
+}

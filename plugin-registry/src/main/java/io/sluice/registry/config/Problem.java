@@ -1,0 +1,21 @@
+package io.sluice.registry.config;
+
+/**
+ * One thing wrong with a config, pointing at the offending field.
+ *
+ * @param path    field path such as {@code routes[0].plugins[1].config.max_bytes} (empty for the whole document)
+ * @param line    1-based line in the source text, or 0 when unknown
+ * @param message what is wrong
+ */
+public record Problem(String path, int line, String message) {
+
+    /**
+     * As the CLI prints it.
+     *
+     * @param file file name
+     * @return {@code file:line: path: message}
+     */
+    public String format(String file) {
+        return file + ":" + Math.max(line, 1) + ": " + (path.isEmpty() ? "" : path + ": ") + message;
+    }
+}

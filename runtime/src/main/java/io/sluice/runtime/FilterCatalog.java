@@ -1,0 +1,69 @@
+package io.sluice.runtime;
+
+import io.sluice.plugin.FilterDescriptor;
+import io.sluice.plugin.FilterFactory;
+import io.sluice.registry.config.PluginCatalog;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
+
+/**
+ * The filter factories the runtime can instantiate. Built-ins are found with {@link ServiceLoader}; uploaded
+ * PF4J jars and JS filters will register here too, so there is one way to find a filter.
+ */
+public final class FilterCatalog implements PluginCatalog {
+    private final Map<String, FilterFactory> factories;
+
+    private FilterCatalog(Map<String, FilterFactory> factories) {
+        this.factories = Map.copyOf(factories);
+    }
+
+    /**
+     * The built-in filters on the class path.
+     *
+     * @return the catalog
+     */
+    public static FilterCatalog builtins() {
+        Map<String, FilterFactory> found = new TreeMap<>();
+        for (FilterFactory f : ServiceLoader.load(FilterFactory.class, FilterCatalog.class.getClassLoader())) {
+            FilterFactory prev = found.putIfAbsent(f.descriptor().name(), f);
+            if (prev != null) {
+                throw new IllegalStateException("two built-in filters named " + f.descriptor().name());
+            }
+        }
+        return new FilterCatalog(found);
+    }
+
+    @Override
+    public Optional<FilterDescriptor> describe(String name, Optional<String> version) {
+        return factory(name, version).map(FilterFactory::descriptor);
+    }
+
+    /**
+     * The factory for a plugin entry.
+     *
+     * @param name    plugin name
+     * @param version pinned version or empty
+     * @return the factory, or empty if unknown
+     */
+    public Optional<FilterFactory> factory(String name, Optional<String> version) {
+        FilterFactory f = factories.get(name);
+        if (f == null || version.isPresent() && !version.get().equals(f.descriptor().version())) {
+            return Optional.empty();
+        }
+        return Optional.of(f);
+    }
+
+    /**
+     * All descriptors, by name.
+     *
+     * @return the descriptors
+     */
+    public Map<String, FilterDescriptor> descriptors() {
+        Map<String, FilterDescriptor> out = new TreeMap<>();
+        factories.forEach((k, v) -> out.put(k, v.descriptor()));
+        return out;
+    }
+}

@@ -1,0 +1,254 @@
+package io.sluice.runtime;
+
+import io.sluice.registry.config.ConfigException;
+import io.sluice.registry.config.ConfigParser;
+import io.sluice.registry.config.GatewayConfig;
+import io.sluice.registry.config.Problem;
+import io.sluice.registry.config.SourceTree;
+import io.sluice.runtime.proxy.ConfigSnapshot;
+import io.sluice.runtime.upstream.UpstreamClient;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.logging.LogManager;
+
+/**
+ * The {@code sluice} command line: {@code start} and {@code validate}. See ADMIN-API.md for the contract.
+ */
+public final class Main {
+    static final String VERSION = "0.1.0";
+    private static final String USAGE = """
+            usage: sluice start [--config FILE] [--data-dir DIR] [--proxy-port N] [--admin-port N]
+                                [--proxy-host ADDR] [--admin-host ADDR] [--role standalone]
+                   sluice validate FILE
+                   sluice version
+            """;
+
+    private Main() {
+    }
+
+    /**
+     * Entry point.
+     *
+     * @param args command line
+     */
+    public static void main(String[] args) {
+        configureLogging();
+        int code = run(args, System.out, System.err);
+        if (code >= 0) {
+            System.exit(code);
+        }
+    }
+
+    /**
+     * Runs a command.
+     *
+     * @return the exit code, or -1 when a server was started and keeps running
+     */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
+            out.print(USAGE);
+            return args.length == 0 ? 2 : 0;
+        }
+        try {
+            return switch (args[0]) {
+                case "validate" -> validate(args, out, err);
+                case "start" -> start(args, out, err);
+                case "version", "--version" -> {
+                    out.println("sluice " + VERSION);
+                    yield 0;
+                }
+                default -> throw new UsageException("unknown command '" + args[0] + "'");
+            };
+        } catch (UsageException e) {
+            err.println("sluice: " + e.getMessage());
+            err.print(USAGE);
+            return 2;
+        }
+    }
+
+    private static int validate(String[] args, PrintStream out, PrintStream err) throws UsageException {
+        if (args.length != 2) {
+            throw new UsageException("validate takes exactly one FILE");
+        }
+        String file = args[1];
+        List<Problem> problems = new ArrayList<>();
+        GatewayConfig config = load(file, problems);
+        if (config == null) {
+            problems.forEach(p -> err.println(p.format(file)));
+            return 1;
+        }
+        out.println(file + ": ok (" + config.routes().size() + " routes, " + config.globalPlugins().size()
+                + " global plugins)");
+        return 0;
+    }
+
+    /**
+     * Reads, parses, validates and test-builds a config file (filters instantiated, no connections made).
+     *
+     * @return the config, or null with {@code problems} filled
+     */
+    static GatewayConfig load(String file, List<Problem> problems) {
+        String text;
+        try {
+            text = Files.readString(Path.of(file));
+        } catch (IOException e) {
+            problems.add(new Problem("", 1, "cannot read file: " + e));
+            return null;
+        }
+        FilterCatalog catalog = FilterCatalog.builtins();
+        SourceTree tree;
+        try {
+            tree = SourceTree.parse(text);
+        } catch (ConfigException e) {
+            problems.addAll(e.problems());
+            return null;
+        }
+        try {
+            GatewayConfig config = new ConfigParser(catalog).parse(tree);
+            try (UpstreamClient offline = new UpstreamClient()) {
+                ConfigSnapshot.build(0, config, catalog, offline);
+            }
+            return config;
+        } catch (ConfigException e) {
+            e.problems().forEach(p -> problems.add(p.line() > 0 ? p : tree.problem(p.path(), p.message())));
+            return null;
+        }
+    }
+
+    private static int start(String[] args, PrintStream out, PrintStream err) throws UsageException {
+        Map<String, String> opts = options(args, List.of("--config", "--data-dir", "--proxy-port", "--admin-port",
+                "--proxy-host", "--admin-host", "--role", "--redis", "--postgres", "--kafka"));
+        String role = opts.getOrDefault("--role", "standalone");
+        if (!role.equals("standalone")) {
+            if (role.equals("control-plane") || role.equals("data-plane")) {
+                throw new UsageException("--role " + role + " is not available in this version (standalone only)");
+            }
+            throw new UsageException("--role must be standalone, control-plane or data-plane");
+        }
+        for (String external : List.of("--redis", "--postgres", "--kafka")) {
+            if (opts.containsKey(external)) {
+                throw new UsageException(external + " is not available in this version; standalone needs none");
+            }
+        }
+        Path dataDir = Path.of(opts.getOrDefault("--data-dir", ".sluice"));
+        int proxyPort = port(opts, "--proxy-port", 8080);
+        int adminPort = port(opts, "--admin-port", 8081);
+        String proxyHost = opts.getOrDefault("--proxy-host", "0.0.0.0");
+        String adminHost = opts.getOrDefault("--admin-host", "127.0.0.1");
+        String configFile = opts.get("--config");
+        GatewayConfig config = GatewayConfig.EMPTY;
+        if (configFile != null) {
+            List<Problem> problems = new ArrayList<>();
+            config = load(configFile, problems);
+            if (config == null) {
+                problems.forEach(p -> err.println(p.format(configFile)));
+                return 1;
+            }
+        }
+        try {
+            Files.createDirectories(dataDir);
+        } catch (IOException e) {
+            err.println("sluice: cannot create data dir " + dataDir + ": " + e.getMessage());
+            return 1;
+        }
+        SluiceServer server;
+        try {
+            server = SluiceServer.start(proxyHost, proxyPort, adminHost, adminPort);
+        } catch (RuntimeException e) {
+            err.println("sluice: cannot start: " + e.getMessage());
+            return 1;
+        }
+        try {
+            server.gateway().apply(config);
+        } catch (ConfigException e) {
+            server.close();
+            e.problems().forEach(p -> err.println(p.format(configFile)));
+            return 1;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "sluice-shutdown"));
+        out.println("Sluice " + VERSION + " (" + role + ")");
+        out.println("  proxy:  http://" + proxyHost + ":" + server.proxyPort());
+        out.println("  admin:  http://" + adminHost + ":" + server.adminPort() + "  (/health, /ready)");
+        out.println("  data:   " + dataDir.toAbsolutePath());
+        if (configFile != null) {
+            out.println("  config: " + configFile + " (version " + server.gateway().current().version() + ", "
+                    + config.routes().size() + " routes; reloaded when the file changes)");
+            ConfigWatcher.start(Path.of(configFile), server.gateway(), err);
+        }
+        out.flush();
+        return -1;
+    }
+
+    private static int port(Map<String, String> opts, String name, int dflt) throws UsageException {
+        String v = opts.get(name);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            int p = Integer.parseInt(v);
+            if (p < 0 || p > 65535) {
+                throw new NumberFormatException();
+            }
+            return p;
+        } catch (NumberFormatException e) {
+            throw new UsageException(name + " must be a port number 0-65535, got '" + v + "'");
+        }
+    }
+
+    private static Map<String, String> options(String[] args, List<String> known) throws UsageException {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (int i = 1; i < args.length; i++) {
+            String a = args[i];
+            String name = a;
+            String value;
+            int eq = a.indexOf('=');
+            if (a.startsWith("--") && eq > 0) {
+                name = a.substring(0, eq);
+                value = a.substring(eq + 1);
+            } else {
+                if (i + 1 >= args.length) {
+                    throw new UsageException(known.contains(a) ? a + " needs a value" : "unknown option '" + a + "'");
+                }
+                value = args[++i];
+            }
+            if (!known.contains(name)) {
+                throw new UsageException("unknown option '" + name + "'");
+            }
+            out.put(name, value);
+        }
+        return out;
+    }
+
+    private static void configureLogging() {
+        if (System.getProperty("java.util.logging.config.file") != null) {
+            return;
+        }
+        try (InputStream in = Main.class.getResourceAsStream("/sluice-logging.properties")) {
+            if (in != null) {
+                LogManager.getLogManager().readConfiguration(in);
+            }
+        } catch (IOException e) {
+            // keep the JDK default
+        }
+    }
+
+    /** Keeps {@code main} alive; Helidon's threads are not daemons, this exists for tests. */
+    static void await(CountDownLatch latch) throws InterruptedException {
+        latch.await();
+    }
+
+    private static final class UsageException extends Exception {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+}

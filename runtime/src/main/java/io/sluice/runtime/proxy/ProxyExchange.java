@@ -1,0 +1,191 @@
+package io.sluice.runtime.proxy;
+
+import io.sluice.plugin.Consumer;
+import io.sluice.plugin.Exchange;
+import io.sluice.plugin.Headers;
+import io.sluice.plugin.Request;
+import io.sluice.plugin.Response;
+import io.sluice.plugin.RouteInfo;
+import io.sluice.runtime.upstream.UpstreamResponse;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The runtime's {@link Exchange}: the request as it will go upstream, and later the response.
+ */
+final class ProxyExchange implements Exchange, Request {
+    private final String method;
+    private String path;
+    private String query;
+    private final Headers headers;
+    private final RouteInfo route;
+    private final String clientAddress;
+    private final String requestId;
+    private Map<String, Object> vars;
+    private Consumer consumer;
+    byte[] body;            // buffered request body, when a filter asked or set one
+    boolean bodyReplaced;
+    long bodyLimit = -1;
+    ProxyResponse response;
+
+    ProxyExchange(String method, String path, String query, Headers headers, RouteInfo route,
+                  String clientAddress, String requestId) {
+        this.method = method;
+        this.path = path;
+        this.query = query;
+        this.headers = headers;
+        this.route = route;
+        this.clientAddress = clientAddress;
+        this.requestId = requestId;
+    }
+
+    @Override
+    public Request request() {
+        return this;
+    }
+
+    @Override
+    public Optional<Response> response() {
+        return Optional.ofNullable(response);
+    }
+
+    @Override
+    public Optional<Consumer> consumer() {
+        return Optional.ofNullable(consumer);
+    }
+
+    @Override
+    public void consumer(Consumer consumer) {
+        this.consumer = consumer;
+    }
+
+    @Override
+    public RouteInfo route() {
+        return route;
+    }
+
+    @Override
+    public Map<String, Object> vars() {
+        if (vars == null) {
+            vars = new HashMap<>();
+        }
+        return vars;
+    }
+
+    @Override
+    public String clientAddress() {
+        return clientAddress;
+    }
+
+    @Override
+    public String requestId() {
+        return requestId;
+    }
+
+    @Override
+    public String method() {
+        return method;
+    }
+
+    @Override
+    public String path() {
+        return path;
+    }
+
+    @Override
+    public void path(String path) {
+        if (path == null || !path.startsWith("/")) {
+            throw new IllegalArgumentException("path must start with '/': " + path);
+        }
+        this.path = path;
+    }
+
+    @Override
+    public String query() {
+        return query;
+    }
+
+    @Override
+    public void query(String query) {
+        this.query = query == null ? "" : query;
+    }
+
+    @Override
+    public Headers headers() {
+        return headers;
+    }
+
+    @Override
+    public Optional<byte[]> body() {
+        return Optional.ofNullable(body);
+    }
+
+    @Override
+    public void body(byte[] body) {
+        this.body = body.clone();
+        this.bodyReplaced = true;
+    }
+
+    @Override
+    public void limitBody(long maxBytes) {
+        bodyLimit = bodyLimit < 0 ? maxBytes : Math.min(bodyLimit, maxBytes);
+    }
+
+    /** The response on its way to the client: from upstream (maybe still streaming) or from a filter. */
+    static final class ProxyResponse implements Response {
+        private int status;
+        private final Headers headers;
+        byte[] body;                 // buffered or filter-made body
+        UpstreamResponse upstream;   // streaming source while body == null
+
+        ProxyResponse(int status, Headers headers, byte[] body, UpstreamResponse upstream) {
+            this.status = status;
+            this.headers = headers;
+            this.body = body;
+            this.upstream = upstream;
+        }
+
+        @Override
+        public int status() {
+            return status;
+        }
+
+        @Override
+        public void status(int status) {
+            if (status < 100 || status > 599) {
+                throw new IllegalArgumentException("status must be 100..599: " + status);
+            }
+            this.status = status;
+        }
+
+        @Override
+        public Headers headers() {
+            return headers;
+        }
+
+        @Override
+        public Optional<byte[]> body() {
+            return Optional.ofNullable(body);
+        }
+
+        @Override
+        public void body(byte[] body) {
+            this.body = body.clone();
+            discardUpstream();
+        }
+
+        void discardUpstream() {
+            if (upstream != null) {
+                try {
+                    upstream.body().close();
+                } catch (IOException ignored) {
+                    // the connection is closed either way
+                }
+                upstream = null;
+            }
+        }
+    }
+}

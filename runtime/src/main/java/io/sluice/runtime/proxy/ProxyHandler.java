@@ -1,0 +1,417 @@
+package io.sluice.runtime.proxy;
+
+import io.helidon.http.Header;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.sluice.plugin.Headers;
+import io.sluice.plugin.Outcome;
+import io.sluice.plugin.RouteInfo;
+import io.sluice.registry.config.GatewayConfig.OnError;
+import io.sluice.runtime.routing.Router;
+import io.sluice.runtime.upstream.ClientBodyException;
+import io.sluice.runtime.upstream.RequestBody;
+import io.sluice.runtime.upstream.UpstreamException;
+import io.sluice.runtime.upstream.UpstreamRequest;
+import io.sluice.runtime.upstream.UpstreamResponse;
+
+import java.io.ByteArrayInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.SequenceInputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The data plane's one request path: framing checks, route lookup, request-side chain, upstream call,
+ * response-side chain in reverse, response to the client. Runs on the request's virtual thread.
+ */
+public final class ProxyHandler implements Handler {
+    private static final System.Logger LOG = System.getLogger(ProxyHandler.class.getName());
+    /** Bodies up to this size are read whole before the upstream is contacted (and sent with Content-Length). */
+    static final int PREBUFFER = 64 * 1024;
+    /** Largest body buffered for a filter that reads bodies. */
+    static final int MAX_BUFFERED_BODY = 16 * 1024 * 1024;
+
+    private final Gateway gateway;
+
+    /**
+     * @param gateway the snapshot holder
+     */
+    public ProxyHandler(Gateway gateway) {
+        this.gateway = gateway;
+    }
+
+    @Override
+    public void handle(ServerRequest req, ServerResponse res) {
+        ConfigSnapshot snapshot = gateway.current();   // this request stays on this snapshot
+        String method = req.prologue().method().text();
+        long contentLength;
+        try {
+            contentLength = checkFraming(req);
+        } catch (BadFraming e) {
+            res.header(HeaderValues.CONNECTION_CLOSE);
+            send(res, Outcome.error(400, "bad_request", e.getMessage()));
+            return;
+        }
+        String rawPath = req.path().rawPath();
+        String authority = req.authority();
+        Router.Result<CompiledRoute> match = snapshot.router().lookup(method, hostOf(authority), rawPath);
+        switch (match) {
+            case Router.NotFound<CompiledRoute> nf ->
+                    send(res, Outcome.error(404, "no_route", "no route for " + method + " " + rawPath));
+            case Router.MethodNotAllowed<CompiledRoute> mna -> {
+                res.header(HeaderNames.ALLOW, String.join(", ", mna.allowed()));
+                send(res, Outcome.error(405, "method_not_allowed", method + " is not allowed here"));
+            }
+            case Router.Found<CompiledRoute> found ->
+                    proxy(req, res, method, rawPath, authority, contentLength, found.route(), found.params());
+        }
+    }
+
+    private void proxy(ServerRequest req, ServerResponse res, String method, String rawPath, String authority,
+                       long contentLength, CompiledRoute route, java.util.Map<String, String> params) {
+        Headers headers = new Headers();
+        for (Header h : req.headers()) {
+            String name = h.name();
+            List<String> values = h.allValues();
+            for (int i = 0; i < values.size(); i++) {
+                headers.add(name, values.get(i));
+            }
+        }
+        String client = clientAddress(req.remotePeer().address());
+        String requestId = ForwardHeaders.prepare(headers, client, authority);
+        String path = stripPrefix(rawPath, route.spec().stripPrefix().orElse(null));
+        String query = req.query().rawValue();
+        ProxyExchange ex = new ProxyExchange(method, path, query, headers,
+                new RouteInfo(route.spec().id(), params), client, requestId);
+        boolean hasEntity = req.content().hasEntity();
+        BoundBody body = null;
+        try {
+            if (route.bufferRequest() && hasEntity) {
+                body = readBody(req, ex, contentLength, MAX_BUFFERED_BODY, true);
+                if (body.tooLarge != null) {
+                    finish(res, ex, route, route.chain().length, body.tooLarge);
+                    return;
+                }
+            }
+            // request side, in order; a short-circuit skips the rest
+            BoundFilterRun run = runRequestSide(route, ex);
+            if (run.outcome instanceof Outcome.Respond r) {
+                finish(res, ex, route, run.index, r);
+                return;
+            }
+            RequestBody upstreamBody;
+            if (ex.bodyReplaced || body != null) {
+                upstreamBody = new RequestBody.Buffered(ex.body, ex.body.length);
+            } else if (!hasEntity) {
+                upstreamBody = contentLength == 0 ? new RequestBody.Buffered(new byte[0], 0) : RequestBody.NONE;
+            } else {
+                body = readBody(req, ex, contentLength, PREBUFFER, false);
+                if (body.tooLarge != null) {
+                    finish(res, ex, route, route.chain().length, body.tooLarge);
+                    return;
+                }
+                upstreamBody = body.upstream;
+            }
+            CompiledRoute.Target target = route.pickTarget();
+            String upstreamTarget = target.basePath() + ex.path() + (ex.query().isEmpty() ? "" : "?" + ex.query());
+            UpstreamResponse up = gateway.client().send(target.pool(),
+                    new UpstreamRequest(method, upstreamTarget, headers, upstreamBody),
+                    route.spec().upstream().connectTimeoutMs(), route.spec().upstream().timeoutMs());
+            ex.response = new ProxyExchange.ProxyResponse(up.status(), up.headers(), null, up);
+            if (route.bufferResponse()) {
+                ex.response.body = up.readBody(MAX_BUFFERED_BODY);
+                ex.response.upstream = null;
+            }
+            runResponseSide(route, ex, route.chain().length - 1);
+            write(res, ex);
+        } catch (UpstreamException e) {
+            boolean timeout = e.kind() == UpstreamException.Kind.TIMEOUT;
+            LOG.log(Level.DEBUG, () -> "upstream failure on route " + route.spec().id() + ": " + e.getMessage());
+            finish(res, ex, route, route.chain().length, timeout
+                    ? Outcome.error(504, "gateway_timeout", e.getMessage())
+                    : Outcome.error(502, "bad_gateway", e.getMessage()));
+        } catch (ClientBodyException e) {
+            clientBodyFailed(res, ex, route, e.getCause());
+        } catch (BadBody e) {
+            clientBodyFailed(res, ex, route, e.getCause());
+        } catch (IOException e) {
+            // the client went away or the upstream broke off mid-body after the response began: nothing to answer
+            LOG.log(Level.DEBUG, () -> "request " + requestId + " aborted: " + e);
+            if (ex.response != null) {
+                ex.response.discardUpstream();
+            }
+            if (!res.isSent()) {
+                res.header(HeaderValues.CONNECTION_CLOSE);
+                send(res, Outcome.error(502, "bad_gateway", "upstream response broke off: " + e.getMessage()));
+            }
+        }
+    }
+
+    private void clientBodyFailed(ServerResponse res, ProxyExchange ex, CompiledRoute route, Throwable cause) {
+        res.header(HeaderValues.CONNECTION_CLOSE);   // the rest of the body is still on the connection
+        if (cause instanceof BodyLimitExceeded tooLarge) {
+            finish(res, ex, route, route.chain().length, tooLarge.outcome());
+        } else {
+            send(res, Outcome.error(400, "bad_request", "unreadable request body: " + cause.getMessage()));
+        }
+    }
+
+    private record BoundFilterRun(int index, Outcome outcome) {
+    }
+
+    private BoundFilterRun runRequestSide(CompiledRoute route, ProxyExchange ex) {
+        CompiledRoute.BoundFilter[] chain = route.chain();
+        for (int i = 0; i < chain.length; i++) {
+            Outcome o;
+            try {
+                o = chain[i].filter().onRequest(ex);
+            } catch (Exception | LinkageError e) {
+                o = failed(route, chain[i], "onRequest", e);
+            }
+            if (o instanceof Outcome.Respond) {
+                return new BoundFilterRun(i, o);
+            }
+        }
+        return new BoundFilterRun(chain.length, Outcome.proceed());
+    }
+
+    /** Answers with a filter's (or the gateway's) response, after the response side of the filters before it. */
+    private void finish(ServerResponse res, ProxyExchange ex, CompiledRoute route, int index, Outcome.Respond r) {
+        ex.response = new ProxyExchange.ProxyResponse(r.status(), r.headers(), r.body(), null);
+        runResponseSide(route, ex, index - 1);
+        write(res, ex);
+    }
+
+    private void runResponseSide(CompiledRoute route, ProxyExchange ex, int from) {
+        CompiledRoute.BoundFilter[] chain = route.chain();
+        for (int i = from; i >= 0; i--) {
+            Outcome o;
+            try {
+                o = chain[i].filter().onResponse(ex);
+            } catch (Exception | LinkageError e) {
+                o = failed(route, chain[i], "onResponse", e);
+            }
+            if (o instanceof Outcome.Respond r) {
+                ex.response.discardUpstream();
+                ex.response = new ProxyExchange.ProxyResponse(r.status(), r.headers(), r.body(), null);
+            }
+        }
+    }
+
+    private Outcome failed(CompiledRoute route, CompiledRoute.BoundFilter f, String phase, Throwable e) {
+        LOG.log(Level.WARNING, "filter '" + f.name() + "' failed in " + phase + " on route '"
+                + route.spec().id() + "' (" + f.onError().name().toLowerCase(Locale.ROOT) + "): " + e, e);
+        if (f.onError() == OnError.FAIL_OPEN) {
+            return Outcome.proceed();
+        }
+        return Outcome.error(500, "filter_error", "filter '" + f.name() + "' failed");
+    }
+
+    private void write(ServerResponse res, ProxyExchange ex) {
+        ProxyExchange.ProxyResponse r = ex.response;
+        res.status(Status.create(r.status()));
+        Headers h = r.headers();
+        for (int i = 0, n = h.size(); i < n; i++) {
+            res.headers().add(HeaderNames.create(h.name(i)), h.value(i));
+        }
+        res.headers().set(HeaderNames.create("X-Request-Id"), ex.requestId());
+        try {
+            if (r.body != null) {
+                res.headers().remove(HeaderNames.CONTENT_LENGTH);
+                res.send(r.body);
+                return;
+            }
+            UpstreamResponse up = r.upstream;
+            long length = up.contentLength();
+            if (length == 0) {
+                // no body: HEAD, 204, 304, or empty; a HEAD/304 keeps the Content-Length it describes
+                res.send();
+            } else if (length > 0 && length <= PREBUFFER) {
+                res.headers().remove(HeaderNames.CONTENT_LENGTH);
+                res.send(up.readBody(PREBUFFER));
+            } else {
+                if (length > 0) {
+                    res.headers().contentLength(length);
+                }
+                try (InputStream in = up.body(); OutputStream out = res.outputStream()) {
+                    in.transferTo(out);
+                }
+            }
+        } catch (IOException e) {
+            r.discardUpstream();
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void send(ServerResponse res, Outcome.Respond r) {
+        res.status(Status.create(r.status()));
+        r.headers().forEach((n, v) -> res.headers().add(HeaderNames.create(n), v));
+        res.send(r.body());
+    }
+
+    /** A request body read (whole, or its first part) before the upstream is contacted. */
+    private static final class BoundBody {
+        RequestBody upstream;
+        Outcome.Respond tooLarge;
+    }
+
+    private static BoundBody readBody(ServerRequest req, ProxyExchange ex, long contentLength, int max,
+                                      boolean forFilters) throws BadBody {
+        BoundBody b = new BoundBody();
+        if (ex.bodyLimit >= 0 && contentLength > ex.bodyLimit) {
+            b.tooLarge = new BodyLimitExceeded(ex.bodyLimit).outcome();
+            return b;
+        }
+        if (forFilters && contentLength > max) {
+            b.tooLarge = new BodyLimitExceeded(max).outcome();
+            return b;
+        }
+        InputStream in = req.content().inputStream();
+        if (ex.bodyLimit >= 0) {
+            in = new LimitedInputStream(in, ex.bodyLimit);
+        }
+        int first = contentLength >= 0 ? (int) Math.min(contentLength, max) : Math.min(8192, max);
+        byte[] buf = new byte[first];
+        int n = 0;
+        try {
+            boolean eof = false;
+            while (n < max && (contentLength < 0 || n < contentLength)) {
+                if (n == buf.length) {
+                    buf = Arrays.copyOf(buf, Math.min(max, buf.length * 2));
+                }
+                int r = in.read(buf, n, buf.length - n);
+                if (r < 0) {
+                    eof = true;
+                    break;
+                }
+                n += r;
+            }
+            if (contentLength >= 0 && n < contentLength && eof) {
+                throw new EOFException("client sent " + n + " of " + contentLength + " bytes");
+            }
+            InputStream rest = in;
+            boolean complete = contentLength >= 0 ? n >= contentLength : eof;
+            if (!complete && contentLength < 0) {
+                int next = in.read();   // a chunked body that ends exactly at max
+                if (next < 0) {
+                    complete = true;
+                } else {
+                    rest = new SequenceInputStream(new ByteArrayInputStream(new byte[] {(byte) next}), in);
+                }
+            }
+            if (!complete && forFilters) {
+                b.tooLarge = new BodyLimitExceeded(max).outcome();
+                return b;
+            }
+            if (complete) {
+                byte[] whole = n == buf.length ? buf : Arrays.copyOf(buf, n);
+                b.upstream = new RequestBody.Buffered(whole, n);
+                if (forFilters) {
+                    ex.body = whole;
+                }
+            } else {
+                b.upstream = new RequestBody.Streamed(buf, n, rest, contentLength);
+            }
+            return b;
+        } catch (BodyLimitExceeded e) {
+            b.tooLarge = e.outcome();
+            return b;
+        } catch (IOException | RuntimeException e) {
+            throw new BadBody(e);
+        }
+    }
+
+    /**
+     * RFC 9112 §6.3 request framing that the gateway refuses rather than interprets (request smuggling).
+     *
+     * @return the declared Content-Length, or -1
+     */
+    private static long checkFraming(ServerRequest req) throws BadFraming {
+        var h = req.headers();
+        List<String> te = h.all(HeaderNames.TRANSFER_ENCODING, List::of);
+        List<String> cl = h.all(HeaderNames.CONTENT_LENGTH, List::of);
+        if (!te.isEmpty() && !cl.isEmpty()) {
+            throw new BadFraming("both Content-Length and Transfer-Encoding");
+        }
+        if (te.size() > 1 || (te.size() == 1 && !te.getFirst().strip().equalsIgnoreCase("chunked"))) {
+            throw new BadFraming("unsupported Transfer-Encoding (only a single 'chunked' is accepted)");
+        }
+        if (cl.size() > 1) {
+            throw new BadFraming("duplicate Content-Length");
+        }
+        if (cl.size() == 1) {
+            String v = cl.getFirst();
+            if (v.isEmpty() || v.length() > 18 || !v.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                throw new BadFraming("bad Content-Length");
+            }
+            return Long.parseLong(v);
+        }
+        return te.isEmpty() ? 0 : -1;
+    }
+
+    static String stripPrefix(String path, String prefix) {
+        if (prefix == null || prefix.isEmpty() || prefix.equals("/")) {
+            return path;
+        }
+        String p = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+        if (path.startsWith(p) && (path.length() == p.length() || path.charAt(p.length()) == '/')) {
+            String rest = path.substring(p.length());
+            return rest.isEmpty() ? "/" : rest;
+        }
+        return path;
+    }
+
+    static String hostOf(String authority) {
+        if (authority == null || authority.isEmpty()) {
+            return "";
+        }
+        int end = authority.length();
+        if (authority.charAt(0) == '[') {
+            int close = authority.indexOf(']');
+            return close < 0 ? authority : authority.substring(0, close + 1);
+        }
+        int colon = authority.lastIndexOf(':');
+        if (colon >= 0) {
+            end = colon;
+        }
+        String host = authority.substring(0, end);
+        for (int i = 0; i < host.length(); i++) {
+            char c = host.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                return host.toLowerCase(Locale.ROOT);
+            }
+        }
+        return host;
+    }
+
+    private static String clientAddress(SocketAddress address) {
+        if (address instanceof InetSocketAddress inet) {
+            return inet.getAddress() == null ? inet.getHostString() : inet.getAddress().getHostAddress();
+        }
+        return String.valueOf(address);
+    }
+
+    private static final class BadFraming extends Exception {
+        BadFraming(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private static final class BadBody extends Exception {
+        BadBody(Throwable cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
+    }
+}

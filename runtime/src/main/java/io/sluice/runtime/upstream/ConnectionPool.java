@@ -1,0 +1,158 @@
+package io.sluice.runtime.upstream;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Keep-alive connections to one upstream target ({@code host:port}). Bounded twice: at most
+ * {@code maxActive} connections in use (a request waits up to its connect timeout for one), at most
+ * {@code maxIdle} kept idle. Idle connections are reused most-recently-used first, so a quiet period lets the
+ * older ones expire.
+ */
+public final class ConnectionPool {
+    // a connection idle longer than this is probed before reuse (most servers close idle ones after 5-75 s)
+    private static final long PROBE_AFTER_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+    private final String host;
+    private final int port;
+    private final String authority;
+    private final int maxIdle;
+    private final long maxIdleNanos;
+    private final Semaphore active;
+    private final ConcurrentLinkedDeque<HttpConnection> idle = new ConcurrentLinkedDeque<>();
+    private final AtomicInteger idleCount = new AtomicInteger();
+    private final AtomicInteger opened = new AtomicInteger();
+    private volatile boolean closed;
+
+    ConnectionPool(String host, int port, int maxActive, int maxIdle, long maxIdleNanos) {
+        this.host = host;
+        this.port = port;
+        this.authority = port == 80 ? host : host + ":" + port;
+        this.maxIdle = maxIdle;
+        this.maxIdleNanos = maxIdleNanos;
+        this.active = new Semaphore(maxActive);
+    }
+
+    /** The value for the upstream {@code Host} header. */
+    String authority() {
+        return authority;
+    }
+
+    /**
+     * Connections opened so far (a measure of reuse).
+     *
+     * @return the count
+     */
+    public int openedCount() {
+        return opened.get();
+    }
+
+    /**
+     * Connections idle in the pool now.
+     *
+     * @return the count
+     */
+    public int idleCount() {
+        return idleCount.get();
+    }
+
+    /**
+     * Takes a pooled connection or opens one. Every successful call is paired with one {@link #release}.
+     */
+    HttpConnection acquire(int connectTimeoutMs, boolean fresh) throws UpstreamException {
+        try {
+            if (!active.tryAcquire(connectTimeoutMs, TimeUnit.MILLISECONDS)) {
+                throw new UpstreamException(UpstreamException.Kind.POOL_EXHAUSTED,
+                        "all connections to " + authority + " are busy");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UpstreamException(UpstreamException.Kind.UNAVAILABLE, "interrupted", e);
+        }
+        try {
+            if (!fresh) {
+                HttpConnection c;
+                while ((c = idle.pollFirst()) != null) {
+                    idleCount.decrementAndGet();
+                    long age = System.nanoTime() - c.idleSinceNanos;
+                    if (age > maxIdleNanos || (age > PROBE_AFTER_NANOS && c.peerClosed())) {
+                        c.close();
+                        continue;
+                    }
+                    return c;
+                }
+            }
+            return connect(connectTimeoutMs);
+        } catch (UpstreamException | RuntimeException e) {
+            active.release();
+            throw e;
+        }
+    }
+
+    private HttpConnection connect(int connectTimeoutMs) throws UpstreamException {
+        Socket s = new Socket();
+        try {
+            s.setTcpNoDelay(true);
+            s.setKeepAlive(true);
+            s.connect(new InetSocketAddress(host, port), connectTimeoutMs);
+            opened.incrementAndGet();
+            return new HttpConnection(this, s);
+        } catch (SocketTimeoutException e) {
+            closeQuietly(s);
+            throw new UpstreamException(UpstreamException.Kind.TIMEOUT, "connect to " + authority + " timed out", e);
+        } catch (ConnectException e) {
+            closeQuietly(s);
+            throw new UpstreamException(UpstreamException.Kind.UNAVAILABLE,
+                    "connect to " + authority + " failed: " + e.getMessage(), e);
+        } catch (IOException e) {
+            closeQuietly(s);
+            throw new UpstreamException(UpstreamException.Kind.UNAVAILABLE,
+                    "connect to " + authority + " failed: " + e, e);
+        }
+    }
+
+    /**
+     * Returns a connection: kept for reuse when {@code reusable}, closed otherwise.
+     */
+    void release(HttpConnection c, boolean reusable) {
+        if (reusable && !closed && !c.isClosed() && idleCount.incrementAndGet() <= maxIdle) {
+            c.idleSinceNanos = System.nanoTime();
+            idle.offerFirst(c);
+            if (closed && idle.remove(c)) {  // raced with close(): do not strand it
+                idleCount.decrementAndGet();
+                c.close();
+            }
+        } else {
+            if (reusable && !closed && !c.isClosed()) {
+                idleCount.decrementAndGet();
+            }
+            c.close();
+        }
+        active.release();
+    }
+
+    /** Closes idle connections and refuses to keep more. */
+    void close() {
+        closed = true;
+        HttpConnection c;
+        while ((c = idle.pollFirst()) != null) {
+            idleCount.decrementAndGet();
+            c.close();
+        }
+    }
+
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // nothing to do
+        }
+    }
+}

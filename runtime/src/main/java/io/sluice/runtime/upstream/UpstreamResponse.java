@@ -1,0 +1,41 @@
+package io.sluice.runtime.upstream;
+
+import io.sluice.plugin.Headers;
+
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * A response head from upstream and its body as a stream. Reading the body to its end returns the connection to
+ * the pool; closing the stream early closes the connection.
+ *
+ * @param status        status code
+ * @param headers       end-to-end headers (hop-by-hop and framing headers removed)
+ * @param contentLength body length, -1 when unknown (chunked or close-delimited); 0 for no body
+ * @param body          the body
+ */
+public record UpstreamResponse(int status, Headers headers, long contentLength, InputStream body) {
+
+    /**
+     * Reads the whole body.
+     *
+     * @param max largest body accepted
+     * @return the bytes
+     * @throws IOException on read failure or when the body is larger than {@code max}
+     */
+    public byte[] readBody(int max) throws IOException {
+        if (contentLength >= 0) {
+            if (contentLength > max) {
+                body.close();
+                throw new IOException("upstream body larger than " + max + " bytes");
+            }
+            return body.readNBytes((int) contentLength);
+        }
+        byte[] bytes = body.readNBytes(max + 1);
+        if (bytes.length > max) {
+            body.close();
+            throw new IOException("upstream body larger than " + max + " bytes");
+        }
+        return bytes;
+    }
+}
