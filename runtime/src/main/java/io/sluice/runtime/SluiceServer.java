@@ -1,10 +1,12 @@
 package io.sluice.runtime;
 
 import io.helidon.http.HeaderNames;
+import io.helidon.webserver.ErrorHandling;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http1.Http1Config;
 import io.sluice.runtime.proxy.Gateway;
+import io.sluice.runtime.proxy.ProtocolErrors;
 import io.sluice.runtime.proxy.ProxyHandler;
 import io.sluice.runtime.upstream.UpstreamClient;
 
@@ -47,6 +49,8 @@ public final class SluiceServer implements AutoCloseable {
                 .host(proxyHost)
                 .port(proxyPort)
                 .addProtocol(http1)
+                .directHandlers(ProtocolErrors.handlers())
+                .errorHandling(ErrorHandling.builder().includeEntity(true).build())
                 .shutdownGracePeriod(Duration.ofSeconds(5))
                 .routing(r -> r.any(new ProxyHandler(gateway)))
                 .putSocket("admin", s -> s.host(adminHost).port(adminPort)

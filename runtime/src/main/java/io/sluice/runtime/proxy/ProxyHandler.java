@@ -4,6 +4,7 @@ import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -62,7 +63,8 @@ public final class ProxyHandler implements Handler {
         } catch (BadFraming e) {
             res.header(HeaderValues.CONNECTION_CLOSE);
             send(res, Outcome.error(400, "bad_request", e.getMessage()));
-            return;
+            // the body's bytes must never be read as the next request on this connection
+            throw new CloseConnectionException("ambiguous request framing: " + e.getMessage());
         }
         String rawPath = req.path().rawPath();
         String authority = req.authority();
@@ -101,7 +103,7 @@ public final class ProxyHandler implements Handler {
             if (route.bufferRequest() && hasEntity) {
                 body = readBody(req, ex, contentLength, MAX_BUFFERED_BODY, true);
                 if (body.tooLarge != null) {
-                    finish(res, ex, route, route.chain().length, body.tooLarge);
+                    tooLarge(res, ex, route, body.tooLarge);
                     return;
                 }
             }
@@ -119,7 +121,7 @@ public final class ProxyHandler implements Handler {
             } else {
                 body = readBody(req, ex, contentLength, PREBUFFER, false);
                 if (body.tooLarge != null) {
-                    finish(res, ex, route, route.chain().length, body.tooLarge);
+                    tooLarge(res, ex, route, body.tooLarge);
                     return;
                 }
                 upstreamBody = body.upstream;
@@ -160,12 +162,20 @@ public final class ProxyHandler implements Handler {
     }
 
     private void clientBodyFailed(ServerResponse res, ProxyExchange ex, CompiledRoute route, Throwable cause) {
-        res.header(HeaderValues.CONNECTION_CLOSE);   // the rest of the body is still on the connection
+        res.header(HeaderValues.CONNECTION_CLOSE);
         if (cause instanceof BodyLimitExceeded tooLarge) {
             finish(res, ex, route, route.chain().length, tooLarge.outcome());
         } else {
             send(res, Outcome.error(400, "bad_request", "unreadable request body: " + cause.getMessage()));
         }
+        // the rest of the body is still on the connection: never parse it as a request
+        throw new CloseConnectionException("request body not consumed: " + cause.getMessage());
+    }
+
+    private void tooLarge(ServerResponse res, ProxyExchange ex, CompiledRoute route, Outcome.Respond r) {
+        res.header(HeaderValues.CONNECTION_CLOSE);
+        finish(res, ex, route, route.chain().length, r);
+        throw new CloseConnectionException("request body over the limit");
     }
 
     private record BoundFilterRun(int index, Outcome outcome) {
