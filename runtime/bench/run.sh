@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Proxy throughput benchmark: direct upstream vs nginx reverse proxy vs Sluice, in one run.
+#
+# Layout (2 cores): the proxy under test (nginx or Sluice) alone on CPU 0 (Sluice also gets
+# -XX:ActiveProcessorCount=1); the upstream (nginx, 1 KiB static file, keep-alive) and wrk on CPU 1.
+# Every target is measured RUNS times, alternating, after a warm-up; RESULTS.md quotes medians.
+# Then p50/p99 at half of Sluice's median max RPS, through Sluice and direct, with a paced wrk script.
+#
+#   runtime/bench/run.sh                 # defaults: RUNS=3 DURATION=20 WARMUP=60 CONNS=64
+#   RUNS=5 DURATION=30 runtime/bench/run.sh
+# Needs: nginx and wrk (apt-get install nginx-light wrk), taskset (util-linux). Targets 127.0.0.1 only.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+. "$ROOT/bin/jdk.sh"
+sluice_use_jdk
+
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-20}
+WARMUP=${WARMUP:-60}
+CONNS=${CONNS:-64}
+UP_PORT=${UP_PORT:-19001}
+NGX_PORT=${NGX_PORT:-19002}
+SLUICE_PORT=${SLUICE_PORT:-19003}
+ADMIN_PORT=${ADMIN_PORT:-19004}
+OUT="$HERE/out"
+mkdir -p "$OUT"
+rm -rf "$OUT"/nginx-*
+for tool in nginx wrk taskset; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install nginx-light wrk util-linux)" >&2; exit 1; }
+done
+
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for d in "$OUT"/nginx-up "$OUT"/nginx-proxy; do
+        [ -f "$d/nginx.pid" ] && kill "$(cat "$d/nginx.pid")" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+
+nginx_conf() { # dir port body
+    mkdir -p "$1/logs"
+    cat > "$1/nginx.conf" <<CONF
+worker_processes 1;
+daemon on;
+pid $1/nginx.pid;
+error_log $1/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    client_body_temp_path $1/body;
+    proxy_temp_path $1/proxy;
+    fastcgi_temp_path $1/fastcgi;
+    uwsgi_temp_path $1/uwsgi;
+    scgi_temp_path $1/scgi;
+    $3
+}
+CONF
+}
+
+head -c 1024 /dev/zero | tr '\0' 'x' > "$OUT/1k.txt"
+nginx_conf "$OUT/nginx-up" "$UP_PORT" "server { listen 127.0.0.1:$UP_PORT; location / { root $OUT; } }"
+nginx_conf "$OUT/nginx-proxy" "$NGX_PORT" "upstream up { server 127.0.0.1:$UP_PORT; keepalive 256; }
+    server { listen 127.0.0.1:$NGX_PORT; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+taskset -c 1 nginx -c "$OUT/nginx-up/nginx.conf" -p "$OUT/nginx-up"
+taskset -c 0 nginx -c "$OUT/nginx-proxy/nginx.conf" -p "$OUT/nginx-proxy"
+
+cat > "$OUT/sluice.yaml" <<CONF
+routes:
+  - id: bench
+    paths: ["/**"]
+    upstream:
+      targets: [{url: "http://127.0.0.1:$UP_PORT"}]
+CONF
+if [ ! -f "$ROOT/runtime/target/sluice-runtime.jar" ]; then
+    (cd "$ROOT" && sluice_mvn -q -DskipTests install)
+fi
+taskset -c 0 "$JAVA_HOME/bin/java" -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms512m -Xmx512m ${SLUICE_JAVA_OPTS:-} \
+    -jar "$ROOT/runtime/target/sluice-runtime.jar" start --config "$OUT/sluice.yaml" \
+    --proxy-host 127.0.0.1 --proxy-port "$SLUICE_PORT" --admin-port "$ADMIN_PORT" > "$OUT/sluice.log" 2>&1 &
+SLUICE_PID=$!
+PIDS+=("$SLUICE_PID")
+for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$ADMIN_PORT/ready" >/dev/null 2>&1 && break
+    sleep 0.2
+done
+curl -fs "http://127.0.0.1:$SLUICE_PORT/1k.txt" | wc -c | grep -q 1024 || { echo "bench: Sluice does not proxy"; cat "$OUT/sluice.log"; exit 1; }
+
+wrk_run() { # url seconds [extra args] -> prints "rps p50_ms p99_ms"
+    local url=$1 secs=$2; shift 2
+    taskset -c 1 wrk -t1 -c"$CONNS" -d"${secs}s" --latency "$@" "$url" > "$OUT/wrk.txt"
+    local rps p50 p99
+    rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk.txt")
+    p50=$(awk '$1=="50%" {print $2}' "$OUT/wrk.txt")
+    p99=$(awk '$1=="99%" {print $2}' "$OUT/wrk.txt")
+    echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
+}
+to_ms() { # wrk prints 812.00us / 1.20ms / 2.00s
+    awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'
+}
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo "bench: warming up nginx proxy 10 s and Sluice ${WARMUP} s"
+wrk_run "http://127.0.0.1:$NGX_PORT/1k.txt" 10 >/dev/null
+wrk_run "http://127.0.0.1:$SLUICE_PORT/1k.txt" "$WARMUP" >/dev/null
+
+: > "$OUT/runs.txt"
+for i in $(seq 1 "$RUNS"); do
+    for target in direct:$UP_PORT nginx:$NGX_PORT sluice:$SLUICE_PORT; do
+        name=${target%%:*}; port=${target##*:}
+        r=$(wrk_run "http://127.0.0.1:$port/1k.txt" "$DURATION")
+        echo "$name $r" | tee -a "$OUT/runs.txt"
+    done
+done
+tw_before=$(ss -tan state time-wait "( sport = :$UP_PORT or dport = :$UP_PORT )" | tail -n +2 | wc -l)
+
+col() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$OUT/runs.txt" | median; }
+D=$(col direct 2); N=$(col nginx 2); S=$(col sluice 2)
+half=$(awk -v s="$S" 'BEGIN { printf "%d", s/2 }')
+# paced load: each of 16 connections waits so that the total rate is about half of Sluice's max
+pace_conns=16
+delay_ms=$(awk -v r="$half" -v c="$pace_conns" 'BEGIN { printf "%.3f", c*1000/r }')
+cat > "$OUT/pace.lua" <<LUA
+function delay() return $delay_ms end
+LUA
+CONNS=$pace_conns
+lat_s=$(wrk_run "http://127.0.0.1:$SLUICE_PORT/1k.txt" "$DURATION" -s "$OUT/pace.lua")
+lat_d=$(wrk_run "http://127.0.0.1:$UP_PORT/1k.txt" "$DURATION" -s "$OUT/pace.lua")
+
+{
+    echo "date: $(date -u +%FT%TZ)  runs: $RUNS x ${DURATION}s  conns: 64  warm-up: ${WARMUP}s"
+    echo "median RPS: direct $D  nginx-proxy $N  sluice $S"
+    awk -v s="$S" -v n="$N" -v d="$D" 'BEGIN { printf "ratios: sluice/nginx-proxy %.3f  sluice/direct %.3f  nginx-proxy/direct %.3f\n", s/n, s/d, n/d }'
+    echo "p50/p99 ms at max load (median): direct $(col direct 3)/$(col direct 4)  nginx $(col nginx 3)/$(col nginx 4)  sluice $(col sluice 3)/$(col sluice 4)"
+    echo "paced at ~$half rps (16 conns, ${delay_ms} ms think time): sluice rps/p50/p99 $lat_s ; direct $lat_d"
+    awk -v a="$lat_s" -v b="$lat_d" 'BEGIN { split(a,x," "); split(b,y," "); printf "added p99 at half load: %.3f ms\n", x[3]-y[3] }'
+    echo "upstream TIME_WAIT sockets after the runs: $tw_before"
+} | tee "$OUT/summary.txt"

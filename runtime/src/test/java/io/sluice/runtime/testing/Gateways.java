@@ -1,0 +1,47 @@
+package io.sluice.runtime.testing;
+
+import io.sluice.registry.config.ConfigException;
+import io.sluice.registry.config.ConfigParser;
+import io.sluice.registry.config.GatewayConfig;
+import io.sluice.runtime.FilterCatalog;
+import io.sluice.runtime.SluiceServer;
+
+/**
+ * Starts real gateways for tests: Helidon on free loopback ports, config from YAML text.
+ */
+public final class Gateways {
+    private Gateways() {
+    }
+
+    /**
+     * A running gateway with this config.
+     *
+     * @param yaml the declarative config
+     * @return the server; close it after the test
+     */
+    public static SluiceServer start(String yaml) throws ConfigException {
+        SluiceServer server = SluiceServer.start("127.0.0.1", 0, "127.0.0.1", 0);
+        try {
+            server.gateway().apply(parse(yaml));
+        } catch (ConfigException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+        return server;
+    }
+
+    /** Parses and validates YAML with the built-in (and test) filters. */
+    public static GatewayConfig parse(String yaml) throws ConfigException {
+        return new ConfigParser(FilterCatalog.builtins()).parse(yaml);
+    }
+
+    /** A one-route config. */
+    public static String route(String id, String path, String upstreamUrl) {
+        return """
+                routes:
+                  - id: %s
+                    paths: ["%s"]
+                    upstream: {targets: [{url: "%s"}]}
+                """.formatted(id, path, upstreamUrl);
+    }
+}
