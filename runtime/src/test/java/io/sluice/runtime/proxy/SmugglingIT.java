@@ -1,0 +1,74 @@
+package io.sluice.runtime.proxy;
+
+import io.sluice.runtime.SluiceServer;
+import io.sluice.runtime.testing.Gateways;
+import io.sluice.runtime.testing.RawHttp;
+import io.sluice.runtime.testing.RawUpstream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Request smuggling probes: each is answered 400 with a JSON error, the connection is closed (so no byte of it
+ * can be read as a second request), and nothing reaches the upstream.
+ */
+class SmugglingIT {
+    private static RawUpstream upstream;
+    private static SluiceServer gw;
+
+    @BeforeAll
+    static void start() throws Exception {
+        upstream = RawUpstream.start((q, n) -> RawUpstream.Reply.keep("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        gw = Gateways.start(Gateways.route("r", "/**", upstream.url()));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        gw.close();
+        upstream.close();
+    }
+
+    private static final String HEAD = "POST /submit HTTP/1.1\r\nHost: x\r\n";
+    // a second request hidden in the body: if anything parses it, the upstream sees GET /smuggled
+    private static final String SMUGGLED = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {
+        "CL.TE|Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE.CL|Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nabcde\r\n0\r\n\r\n" + SMUGGLED,
+        "duplicate CL, same|Content-Length: 5\r\nContent-Length: 5\r\n\r\nabcde" + SMUGGLED,
+        "duplicate CL, different|Content-Length: 5\r\nContent-Length: 40\r\n\r\nabcde" + SMUGGLED,
+        "CL list|Content-Length: 5, 5\r\n\r\nabcde" + SMUGGLED,
+        "CL negative|Content-Length: -1\r\n\r\n" + SMUGGLED,
+        "CL plus sign|Content-Length: +5\r\n\r\nabcde" + SMUGGLED,
+        "TE xchunked|Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE chunked, identity|Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE identity|Transfer-Encoding: identity\r\n\r\n" + SMUGGLED,
+        "TE twice|Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE space before colon|Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE vertical tab|Transfer-Encoding:\u000bchunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE folded|Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "chunk size not hex|Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n" + SMUGGLED,
+        "chunk size negative|Transfer-Encoding: chunked\r\n\r\n-1\r\nabc\r\n0\r\n\r\n" + SMUGGLED,
+        "chunk size 0x|Transfer-Encoding: chunked\r\n\r\n0x5\r\nabcde\r\n0\r\n\r\n" + SMUGGLED,
+        "chunk size overflow|Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffff1\r\nabc\r\n0\r\n\r\n" + SMUGGLED,
+        "chunk data too long|Transfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n0\r\n\r\n" + SMUGGLED,
+    })
+    void probeIsRefusedClosedAndNeverForwarded(String probe) throws Exception {
+        String name = probe.substring(0, probe.indexOf('|'));
+        String rest = probe.substring(probe.indexOf('|') + 1);
+        int before = upstream.requests().size();
+        try (RawHttp c = new RawHttp(gw.proxyPort())) {
+            RawHttp.Response r = c.send(HEAD + rest);
+            assertEquals(400, r.status(), name + ": " + r.text());
+            assertTrue(r.text().contains("\"error\":\"bad_request\""), name + ": " + r.text());
+            assertEquals("close", r.header("Connection"), name);
+            assertTrue(c.peerClosed(), name + ": connection must be closed");
+        }
+        assertEquals(before, upstream.requests().size(), name + ": nothing may reach the upstream");
+    }
+}
