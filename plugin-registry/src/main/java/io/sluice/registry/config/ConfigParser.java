@@ -240,7 +240,7 @@ public final class ConfigParser {
      */
     @SuppressWarnings("unchecked")
     public static Map<String, Object> toJava(JsonNode node) {
-        return MAPPER.convertValue(node, Map.class);
+        return java.util.Collections.unmodifiableMap(MAPPER.convertValue(node, Map.class));
     }
 
     private static JsonSchema loadDocumentSchema() {

@@ -1,0 +1,86 @@
+package io.sluice.registry.config;
+
+import io.sluice.plugin.FilterDescriptor;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class ConfigParserTest {
+    private static final FilterDescriptor LIMIT = new FilterDescriptor("limit", "2.0.0",
+            "{\"type\":\"object\",\"required\":[\"rps\"],\"properties\":{\"rps\":{\"type\":\"integer\",\"minimum\":1}}}", "");
+    private final ConfigParser parser = new ConfigParser((name, version) ->
+            name.equals("limit") && version.map("2.0.0"::equals).orElse(true) ? Optional.of(LIMIT) : Optional.empty());
+
+    @Test
+    void parsesJsonAsWellAsYamlWithDefaults() throws Exception {
+        GatewayConfig c = parser.parse("""
+                {"routes": [{"id": "a", "paths": ["/a/{id}"], "upstream": {"targets": [{"url": "http://h:81/base"}]},
+                  "plugins": [{"name": "limit", "version": "2.0.0", "config": {"rps": 5}, "on_error": "fail_open"}]}]}""");
+        GatewayConfig.RouteSpec r = c.routes().getFirst();
+        assertEquals(ConfigParser.DEFAULT_CONNECT_TIMEOUT_MS, r.upstream().connectTimeoutMs());
+        assertEquals(ConfigParser.DEFAULT_TIMEOUT_MS, r.upstream().timeoutMs());
+        assertEquals(100, r.upstream().targets().getFirst().weight());
+        GatewayConfig.PluginEntry p = r.plugins().getFirst();
+        assertEquals(Map.of("rps", 5L), p.config());
+        assertEquals(Optional.of("2.0.0"), p.version());
+        assertEquals(GatewayConfig.OnError.FAIL_OPEN, p.onError());
+    }
+
+    @Test
+    void pluginConfigErrorsCarryTheFullPathAndLine() {
+        ConfigException e = assertThrows(ConfigException.class, () -> parser.parse("""
+                global_plugins:
+                  - name: limit
+                    config:
+                      rps: 0
+                routes: []
+                """));
+        assertEquals(List.of(new Problem("global_plugins[0].config.rps", 4, "must have a minimum value of 1")),
+                e.problems());
+    }
+
+    @Test
+    void unknownVersionIsAnUnknownPlugin() {
+        ConfigException e = assertThrows(ConfigException.class, () -> parser.parse(
+                "global_plugins: [{name: limit, version: 9.9.9, config: {rps: 1}}]"));
+        assertEquals("global_plugins[0].name: unknown plugin 'limit' version 9.9.9", e.getMessage());
+    }
+
+    @Test
+    void allTargetsWithZeroWeightIsRefused() {
+        ConfigException e = assertThrows(ConfigException.class, () -> parser.parse("""
+                routes:
+                  - id: a
+                    paths: ["/a"]
+                    upstream: {targets: [{url: "http://x", weight: 0}]}
+                """));
+        assertEquals("routes[0].upstream.targets: at least one target needs a weight above 0", e.getMessage());
+    }
+
+    @Test
+    void differentHostsOrMethodsDoNotConflict() throws Exception {
+        GatewayConfig c = parser.parse("""
+                routes:
+                  - {id: a, paths: ["/x"], hosts: [a.example], upstream: {targets: [{url: "http://x"}]}}
+                  - {id: b, paths: ["/x"], hosts: [b.example], upstream: {targets: [{url: "http://x"}]}}
+                  - {id: c, paths: ["/x"], methods: [GET], upstream: {targets: [{url: "http://x"}]}}
+                  - {id: d, paths: ["/x"], methods: [POST], upstream: {targets: [{url: "http://x"}]}}
+                """);
+        assertEquals(4, c.routes().size());
+    }
+
+    @Test
+    void pathPatternsAreCheckedAndNormalisedForConflicts() {
+        assertEquals("/a/{}/**", PathPattern.parse("/a/{id}/**").shape());
+        assertThrows(IllegalArgumentException.class, () -> PathPattern.parse("a/b"));
+        assertThrows(IllegalArgumentException.class, () -> PathPattern.parse("/a/**/b"));
+        assertThrows(IllegalArgumentException.class, () -> PathPattern.parse("/a//b"));
+        assertThrows(IllegalArgumentException.class, () -> PathPattern.parse("/a/{x}/{x}"));
+        assertThrows(IllegalArgumentException.class, () -> PathPattern.parse("/a/b c"));
+    }
+}

@@ -1,0 +1,175 @@
+package io.sluice.runtime;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line: {@code validate} output and exit codes, usage errors. */
+class MainTest {
+    @TempDir
+    Path dir;
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private String file(String name, String text) throws Exception {
+        Path p = dir.resolve(name);
+        Files.writeString(p, text);
+        return p.toString();
+    }
+
+    @Test
+    void validFileExitsZero() throws Exception {
+        String f = file("good.yaml", """
+                global_plugins:
+                  - name: transform
+                    config: {response: {headers: {set: {X-Gateway: sluice}}}}
+                routes:
+                  - id: users
+                    paths: ["/api/v1/users/**"]
+                    methods: [GET, POST]
+                    strip_prefix: /api/v1
+                    upstream:
+                      targets: [{url: "http://127.0.0.1:9001", weight: 100}]
+                      connect_timeout_ms: 1000
+                      timeout_ms: 5000
+                    plugins:
+                      - name: request-size-limit
+                        config: {max_bytes: 1048576}
+                """);
+        Run r = run("validate", f);
+        assertEquals(0, r.code(), r.err());
+        assertEquals(f + ": ok (1 routes, 1 global plugins)\n", r.out());
+    }
+
+    @Test
+    void everyProblemIsReportedWithFileAndLine() throws Exception {
+        String f = file("bad.yaml", """
+                routes:
+                  - id: users
+                    paths: ["/api/{id/x"]
+                    upstream:
+                      targets: [{url: "http://127.0.0.1:9001"}]
+                    plugins:
+                      - name: request-size-limit
+                        config:
+                          max_bytes: -5
+                      - name: no-such-plugin
+                  - id: users
+                    paths: ["/other"]
+                    upstream: {targets: [{url: "http://127.0.0.1:9002"}]}
+                """);
+        Run r = run("validate", f);
+        assertEquals(1, r.code());
+        assertEquals(f + ":3: routes[0].paths[0]: bad segment '{id' in /api/{id/x (use {name} for a parameter, ** only at the end)\n"
+                + f + ":9: routes[0].plugins[0].config.max_bytes: must have a minimum value of 0\n"
+                + f + ":10: routes[0].plugins[1].name: unknown plugin 'no-such-plugin'\n"
+                + f + ":11: routes[1].id: duplicate route id 'users' (also routes[0])\n", r.err());
+    }
+
+    @Test
+    void schemaErrorsNameTheField() throws Exception {
+        String f = file("schema.yaml", """
+                routes:
+                  - id: a
+                    paths: ["/a"]
+                    upstream: {targets: [{url: "ftp://x"}], timeout_ms: "soon"}
+                    colour: blue
+                """);
+        Run r = run("validate", f);
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains(f + ":4: routes[0].upstream.targets[0].url: does not match the regex pattern"), r.err());
+        assertTrue(r.err().contains(f + ":4: routes[0].upstream.timeout_ms: string found, integer expected"), r.err());
+        assertTrue(r.err().contains(f + ":5: routes[0].colour: property 'colour' is not defined in the schema"), r.err());
+    }
+
+    @Test
+    void missingRequiredFieldPointsAtTheObject() throws Exception {
+        String f = file("missing.yaml", """
+                routes:
+                  - id: a
+                    paths: ["/a"]
+                """);
+        Run r = run("validate", f);
+        assertEquals(1, r.code());
+        assertEquals(f + ":2: routes[0].upstream: required property 'upstream' not found\n", r.err());
+    }
+
+    @Test
+    void conflictingRoutesAreRefused() throws Exception {
+        String f = file("conflict.yaml", """
+                routes:
+                  - id: a
+                    paths: ["/items/{id}"]
+                    methods: [GET]
+                    upstream: {targets: [{url: "http://127.0.0.1:1"}]}
+                  - id: b
+                    paths: ["/items/{key}"]
+                    methods: [GET, POST]
+                    upstream: {targets: [{url: "http://127.0.0.1:2"}]}
+                """);
+        Run r = run("validate", f);
+        assertEquals(1, r.code());
+        assertEquals(f + ":7: routes[1].paths[0]: conflicts with route 'a': same path, method GET\n", r.err());
+    }
+
+    @Test
+    void syntaxErrorsAndDuplicateKeysHaveLines() throws Exception {
+        String f = file("syntax.yaml", "routes:\n  - id: a\n    paths: [\"/a\"\n");
+        Run r = run("validate", f);
+        assertEquals(1, r.code());
+        assertTrue(r.err().startsWith(f + ":4: syntax error: "), r.err());
+        String d = file("dup.yaml", "routes: []\nroutes: []\n");
+        r = run("validate", d);
+        assertEquals(1, r.code());
+        assertEquals(d + ":2: routes: duplicate key\n", r.err());
+    }
+
+    @Test
+    void missingFileIsReported() {
+        Run r = run("validate", dir.resolve("nope.yaml").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().startsWith(dir.resolve("nope.yaml") + ":1: cannot read file"), r.err());
+    }
+
+    @Test
+    void usageErrorsExitTwo() {
+        assertEquals(2, run().code());
+        assertEquals(2, run("frobnicate").code());
+        assertEquals(2, run("validate").code());
+        Run r = run("start", "--proxy-port", "99999");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--proxy-port must be a port number 0-65535"), r.err());
+        r = run("start", "--bogus", "1");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("unknown option '--bogus'"), r.err());
+        r = run("start", "--role", "data-plane");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("not available in this version"), r.err());
+    }
+
+    @Test
+    void startRefusesAnInvalidConfigWithLines() throws Exception {
+        String f = file("start-bad.yaml", "routes:\n  - id: a\n    paths: [\"/a\"]\n    upstream: {targets: []}\n");
+        Run r = run("start", "--config", f, "--proxy-port", "0", "--admin-port", "0",
+                "--data-dir", dir.resolve("data").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().startsWith(f + ":4: routes[0].upstream.targets: must have at least 1 items"), r.err());
+    }
+}
