@@ -1,15 +1,16 @@
 package io.sluice.runtime.proxy;
 
+import io.helidon.http.Header;
 import io.sluice.plugin.Headers;
-import io.sluice.runtime.upstream.Hop;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Turns the client's headers into the headers sent upstream: hop-by-hop and framing headers removed (and every
- * header the client's {@code Connection} names), client copies of identity headers removed, then the gateway's
- * own headers added (after the removal, so a client cannot have them stripped).
+ * Builds the headers sent upstream from the client's, in one pass: hop-by-hop and framing headers dropped (and
+ * every header the client's {@code Connection} names), client copies of identity headers dropped, then the
+ * gateway's own headers added (after the removal, so a client cannot have them stripped).
  */
 final class ForwardHeaders {
     private static final char[] HEX = "0123456789abcdef".toCharArray();
@@ -17,48 +18,108 @@ final class ForwardHeaders {
     private ForwardHeaders() {
     }
 
-    /**
-     * Cleans the client's headers in place and returns the request id to use.
-     */
-    static String prepare(Headers h, String clientAddress, String clientHost) {
-        String clientRequestId = h.firstOrNull("X-Request-Id");
-        String traceparent = h.firstOrNull("traceparent");
-        String xff = h.firstOrNull("X-Forwarded-For");
-        if (xff != null && h.all("X-Forwarded-For").size() > 1) {
-            xff = String.join(", ", h.all("X-Forwarded-For"));
-        }
-        Hop.strip(h);
-        stripIdentity(h);
-        h.remove("Host");
-        h.remove("Expect");                 // the gateway answered 100-continue itself
-        h.remove("X-Request-Id");
-        h.remove("traceparent");
-        h.remove("X-Forwarded-For");
-        h.remove("X-Forwarded-Proto");
-        h.remove("X-Forwarded-Host");
+    /** What to do with a client header. */
+    private enum Kind { KEEP, DROP, CONNECTION, XFF, REQUEST_ID, TRACEPARENT }
 
-        String requestId = wellFormedId(clientRequestId) ? clientRequestId : randomHex(16);
-        h.add("X-Request-Id", requestId);
-        h.add("X-Forwarded-For", xff == null || xff.isBlank() ? clientAddress : xff + ", " + clientAddress);
-        h.add("X-Forwarded-Proto", "http");
-        if (clientHost != null && !clientHost.isEmpty()) {
-            h.add("X-Forwarded-Host", clientHost);
+    /**
+     * Copies the client's headers into {@code out} and adds the gateway's.
+     *
+     * @return the request id to use
+     */
+    static String copy(Iterable<Header> client, Headers out, String clientAddress, String clientHost) {
+        String connection = null;
+        String xff = null;
+        String clientRequestId = null;
+        String traceparent = null;
+        for (Header h : client) {
+            String name = h.name();
+            switch (classify(name)) {
+                case KEEP -> {
+                    if (h.valueCount() == 1) {
+                        out.add(name, h.get());
+                    } else {
+                        List<String> values = h.allValues();
+                        for (int i = 0; i < values.size(); i++) {
+                            out.add(name, values.get(i));
+                        }
+                    }
+                }
+                case CONNECTION -> connection = h.values();
+                case XFF -> xff = h.values();
+                case REQUEST_ID -> clientRequestId = h.get();
+                case TRACEPARENT -> traceparent = h.get();
+                case DROP -> { }
+            }
         }
-        h.add("traceparent", childTraceparent(traceparent));
+        if (connection != null) {
+            for (String token : connection.split(",")) {
+                String t = token.strip();
+                if (!t.isEmpty() && classify(t) == Kind.KEEP) {
+                    out.remove(t);
+                }
+            }
+        }
+        String traceId = traceId(traceparent);
+        String requestId = wellFormedId(clientRequestId) ? clientRequestId
+                : traceparent == null ? traceId : randomHex(16);
+        out.add("X-Request-Id", requestId);
+        out.add("X-Forwarded-For", xff == null || xff.isBlank() ? clientAddress : xff + ", " + clientAddress);
+        out.add("X-Forwarded-Proto", "http");
+        if (clientHost != null && !clientHost.isEmpty()) {
+            out.add("X-Forwarded-Host", clientHost);
+        }
+        out.add("traceparent", "00-" + traceId + "-" + randomHex(8) + "-" + traceFlags(traceparent));
         return requestId;
     }
 
-    /** Identity headers are the gateway's to set (auth plugins); a client's copies are never trusted. */
-    static void stripIdentity(Headers h) {
-        for (int i = h.size() - 1; i >= 0; i--) {
-            String n = h.name(i);
-            if (n.length() > 7 && (n.regionMatches(true, 0, "X-Consumer-", 0, 11)
-                    || n.regionMatches(true, 0, "X-User-", 0, 7)
-                    || n.regionMatches(true, 0, "X-Authenticated-", 0, 16)
-                    || n.equalsIgnoreCase("X-Credential-Identifier"))) {
-                h.remove(n);
-            }
+    private static Kind classify(String n) {
+        switch (n.length()) {
+            case 2:
+                return n.equalsIgnoreCase("TE") ? Kind.DROP : Kind.KEEP;
+            case 4:
+                return n.equalsIgnoreCase("Host") ? Kind.DROP : Kind.KEEP;
+            case 6:
+                return n.equalsIgnoreCase("Expect") ? Kind.DROP : Kind.KEEP;   // 100-continue is answered here
+            case 7:
+                return n.equalsIgnoreCase("Trailer") || n.equalsIgnoreCase("Upgrade") ? Kind.DROP : identity(n);
+            case 10:
+                if (n.equalsIgnoreCase("Connection")) {
+                    return Kind.CONNECTION;
+                }
+                return n.equalsIgnoreCase("Keep-Alive") ? Kind.DROP : identity(n);
+            case 11:
+                return n.equalsIgnoreCase("traceparent") ? Kind.TRACEPARENT : identity(n);
+            case 12:
+                return n.equalsIgnoreCase("X-Request-Id") ? Kind.REQUEST_ID : identity(n);
+            case 14:
+                return n.equalsIgnoreCase("Content-Length") ? Kind.DROP : identity(n);
+            case 15:
+                return n.equalsIgnoreCase("X-Forwarded-For") ? Kind.XFF : identity(n);
+            case 16:
+                return n.equalsIgnoreCase("Proxy-Connection") || n.equalsIgnoreCase("X-Forwarded-Host")
+                        ? Kind.DROP : identity(n);
+            case 17:
+                return n.equalsIgnoreCase("Transfer-Encoding") || n.equalsIgnoreCase("X-Forwarded-Proto")
+                        ? Kind.DROP : identity(n);
+            case 18:
+                return n.equalsIgnoreCase("Proxy-Authenticate") ? Kind.DROP : identity(n);
+            case 19:
+                return n.equalsIgnoreCase("Proxy-Authorization") ? Kind.DROP : identity(n);
+            default:
+                return identity(n);
         }
+    }
+
+    /** Identity headers are the gateway's to set (auth plugins); a client's copies are never trusted. */
+    private static Kind identity(String n) {
+        if (n.length() > 7 && (n.charAt(0) == 'X' || n.charAt(0) == 'x') && n.charAt(1) == '-'
+                && (n.regionMatches(true, 2, "Consumer-", 0, 9)
+                || n.regionMatches(true, 2, "User-", 0, 5)
+                || n.regionMatches(true, 2, "Authenticated-", 0, 14)
+                || n.equalsIgnoreCase("X-Credential-Identifier"))) {
+            return Kind.DROP;
+        }
+        return Kind.KEEP;
     }
 
     static boolean wellFormedId(String id) {
@@ -75,26 +136,27 @@ final class ForwardHeaders {
         return true;
     }
 
-    /**
-     * W3C trace context: keep a valid parent's trace id and flags, with a new parent id (our span);
-     * otherwise start a trace.
-     */
-    static String childTraceparent(String parent) {
-        String spanId = randomHex(8);
-        if (parent != null && parent.length() == 55 && parent.startsWith("00-") && parent.charAt(35) == '-'
-                && parent.charAt(52) == '-') {
-            String traceId = parent.substring(3, 35).toLowerCase(Locale.ROOT);
-            String flags = parent.substring(53);
-            if (isHex(traceId) && isHex(parent.substring(36, 52)) && isHex(flags)
-                    && !traceId.equals("00000000000000000000000000000000")) {
-                return "00-" + traceId + "-" + spanId + "-" + flags;
-            }
+    /** W3C trace context: a valid parent's trace id, else a new one. */
+    private static String traceId(String parent) {
+        if (validParent(parent)) {
+            return parent.substring(3, 35).toLowerCase(Locale.ROOT);
         }
-        return "00-" + randomHex(16) + "-" + spanId + "-01";
+        return randomHex(16);
     }
 
-    private static boolean isHex(String s) {
-        for (int i = 0; i < s.length(); i++) {
+    private static String traceFlags(String parent) {
+        return validParent(parent) ? parent.substring(53) : "01";
+    }
+
+    private static boolean validParent(String p) {
+        return p != null && p.length() == 55 && p.startsWith("00-") && p.charAt(35) == '-' && p.charAt(52) == '-'
+                && isHex(p, 3, 35) && isHex(p, 36, 52) && isHex(p, 53, 55)
+                && !p.regionMatches(3, "00000000000000000000000000000000", 0, 32)
+                && !p.regionMatches(36, "0000000000000000", 0, 16);
+    }
+
+    private static boolean isHex(String s, int from, int to) {
+        for (int i = from; i < to; i++) {
             char c = s.charAt(i);
             if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')) {
                 return false;

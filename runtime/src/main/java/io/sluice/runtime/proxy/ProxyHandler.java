@@ -1,8 +1,9 @@
 package io.sluice.runtime.proxy;
 
-import io.helidon.http.Header;
+import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
+import io.helidon.http.ServerResponseHeaders;
 import io.helidon.http.Status;
 import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Handler;
@@ -84,15 +85,8 @@ public final class ProxyHandler implements Handler {
     private void proxy(ServerRequest req, ServerResponse res, String method, String rawPath, String authority,
                        long contentLength, CompiledRoute route, java.util.Map<String, String> params) {
         Headers headers = new Headers();
-        for (Header h : req.headers()) {
-            String name = h.name();
-            List<String> values = h.allValues();
-            for (int i = 0; i < values.size(); i++) {
-                headers.add(name, values.get(i));
-            }
-        }
         String client = clientAddress(req.remotePeer().address());
-        String requestId = ForwardHeaders.prepare(headers, client, authority);
+        String requestId = ForwardHeaders.copy(req.headers(), headers, client, authority);
         String path = stripPrefix(rawPath, route.spec().stripPrefix().orElse(null));
         String query = req.query().rawValue();
         ProxyExchange ex = new ProxyExchange(method, path, query, headers,
@@ -233,10 +227,11 @@ public final class ProxyHandler implements Handler {
         ProxyExchange.ProxyResponse r = ex.response;
         res.status(Status.create(r.status()));
         Headers h = r.headers();
+        ServerResponseHeaders out = res.headers();
         for (int i = 0, n = h.size(); i < n; i++) {
-            res.headers().add(HeaderNames.create(h.name(i)), h.value(i));
+            out.add(headerName(h.name(i)), h.value(i));
         }
-        res.headers().set(HeaderNames.create("X-Request-Id"), ex.requestId());
+        out.set(X_REQUEST_ID, ex.requestId());
         try {
             if (r.body != null) {
                 res.headers().remove(HeaderNames.CONTENT_LENGTH);
@@ -255,8 +250,8 @@ public final class ProxyHandler implements Handler {
                 if (length > 0) {
                     res.headers().contentLength(length);
                 }
-                try (InputStream in = up.body(); OutputStream out = res.outputStream()) {
-                    in.transferTo(out);
+                try (InputStream in = up.body(); OutputStream os = res.outputStream()) {
+                    in.transferTo(os);
                 }
             }
         } catch (IOException e) {
@@ -265,9 +260,27 @@ public final class ProxyHandler implements Handler {
         }
     }
 
+    private static final HeaderName X_REQUEST_ID = HeaderNames.create("X-Request-Id");
+    private static final NameSlot[] NAMES = new NameSlot[512];
+
+    private record NameSlot(String name, HeaderName headerName) {
+    }
+
+    /** Helidon's name object for a header, cached: the same names come back on every response. */
+    private static HeaderName headerName(String name) {
+        int i = name.hashCode() & (NAMES.length - 1);
+        NameSlot slot = NAMES[i];
+        if (slot != null && slot.name.equals(name)) {
+            return slot.headerName;
+        }
+        HeaderName hn = HeaderNames.create(name);
+        NAMES[i] = new NameSlot(name, hn);   // racy by design: slots are immutable, a lost write costs a lookup
+        return hn;
+    }
+
     private static void send(ServerResponse res, Outcome.Respond r) {
         res.status(Status.create(r.status()));
-        r.headers().forEach((n, v) -> res.headers().add(HeaderNames.create(n), v));
+        r.headers().forEach((n, v) -> res.headers().add(headerName(n), v));
         res.send(r.body());
     }
 

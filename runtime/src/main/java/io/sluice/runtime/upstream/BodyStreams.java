@@ -126,7 +126,7 @@ final class BodyStreams {
                 }
                 chunkLeft -= n;
                 if (chunkLeft == 0) {
-                    String crlf = conn.readLine(2);
+                    String crlf = conn.readLine();
                     if (crlf == null || !crlf.isEmpty()) {
                         throw new UpstreamException(UpstreamException.Kind.PROTOCOL, "chunk not followed by CRLF");
                     }
@@ -139,7 +139,7 @@ final class BodyStreams {
         }
 
         private long nextChunkSize() throws IOException {
-            String line = conn.readLine(4096);
+            String line = conn.readLine();
             if (line == null) {
                 throw new EOFException("upstream closed the connection before the last chunk");
             }
@@ -162,7 +162,7 @@ final class BodyStreams {
         private void readTrailers() throws IOException {
             int total = 0;
             String line;
-            while ((line = conn.readLine(8192)) != null && !line.isEmpty()) {
+            while ((line = conn.readLine()) != null && !line.isEmpty()) {
                 total += line.length();
                 if (total > 64 * 1024) {
                     throw new UpstreamException(UpstreamException.Kind.PROTOCOL, "trailers too large");

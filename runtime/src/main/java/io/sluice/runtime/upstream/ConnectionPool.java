@@ -29,9 +29,11 @@ public final class ConnectionPool {
     private final ConcurrentLinkedDeque<HttpConnection> idle = new ConcurrentLinkedDeque<>();
     private final AtomicInteger idleCount = new AtomicInteger();
     private final AtomicInteger opened = new AtomicInteger();
+    private final Deadlines deadlines;
     private volatile boolean closed;
 
-    ConnectionPool(String host, int port, int maxActive, int maxIdle, long maxIdleNanos) {
+    ConnectionPool(String host, int port, int maxActive, int maxIdle, long maxIdleNanos, Deadlines deadlines) {
+        this.deadlines = deadlines;
         this.host = host;
         this.port = port;
         this.authority = port == 80 ? host : host + ":" + port;
@@ -103,7 +105,9 @@ public final class ConnectionPool {
             s.setKeepAlive(true);
             s.connect(new InetSocketAddress(host, port), connectTimeoutMs);
             opened.incrementAndGet();
-            return new HttpConnection(this, s);
+            HttpConnection c = new HttpConnection(this, s);
+            deadlines.watch(c);
+            return c;
         } catch (SocketTimeoutException e) {
             closeQuietly(s);
             throw new UpstreamException(UpstreamException.Kind.TIMEOUT, "connect to " + authority + " timed out", e);
@@ -136,6 +140,10 @@ public final class ConnectionPool {
             c.close();
         }
         active.release();
+    }
+
+    void forget(HttpConnection c) {
+        deadlines.forget(c);
     }
 
     /** Closes idle connections and refuses to keep more. */

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.SocketException;
-import java.net.SocketTimeoutException;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,7 +22,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class UpstreamClient implements AutoCloseable {
     private static final int MAX_HEADER_BYTES = 64 * 1024;
-    private static final int MAX_LINE = 16 * 1024;
     private static final int WRITE_BUFFER = 8 * 1024;
     private static final byte[] SP = {' '};
     private static final byte[] CRLF = {'\r', '\n'};
@@ -34,6 +32,7 @@ public final class UpstreamClient implements AutoCloseable {
     private final int maxIdlePerTarget;
     private final long maxIdleNanos;
     private final ConcurrentHashMap<String, ConnectionPool> pools = new ConcurrentHashMap<>();
+    private final Deadlines deadlines = new Deadlines();
 
     /**
      * @param maxActivePerTarget connections in use at once per target
@@ -60,7 +59,7 @@ public final class UpstreamClient implements AutoCloseable {
      */
     public ConnectionPool pool(String host, int port) {
         return pools.computeIfAbsent(host + ":" + port,
-                k -> new ConnectionPool(host, port, maxActivePerTarget, maxIdlePerTarget, maxIdleNanos));
+                k -> new ConnectionPool(host, port, maxActivePerTarget, maxIdlePerTarget, maxIdleNanos, deadlines));
     }
 
     /**
@@ -81,22 +80,22 @@ public final class UpstreamClient implements AutoCloseable {
             HttpConnection conn = pool.acquire(connectTimeoutMs, fresh);
             boolean reused = conn.requests > 0;
             try {
-                conn.readTimeout(readTimeoutMs);
+                conn.timeout(TimeUnit.MILLISECONDS.toNanos(readTimeoutMs));
                 writeRequest(conn, pool.authority(), request);
                 UpstreamResponse response = readResponse(conn, request.method());
                 if (response == null) {   // closed before a status line: the classic stale keep-alive case
                     throw new EOFException("upstream closed the connection before responding");
                 }
                 return response;
-            } catch (SocketTimeoutException e) {
-                pool.release(conn, false);
-                throw new UpstreamException(UpstreamException.Kind.TIMEOUT,
-                        "upstream " + pool.authority() + " did not answer within " + readTimeoutMs + " ms", e);
             } catch (UpstreamException | ClientBodyException e) {
                 pool.release(conn, false);
                 throw e;
             } catch (IOException e) {
                 pool.release(conn, false);
+                if (conn.timedOut) {
+                    throw new UpstreamException(UpstreamException.Kind.TIMEOUT,
+                            "upstream " + pool.authority() + " did not answer within " + readTimeoutMs + " ms", e);
+                }
                 if (reused && !fresh && request.retryable() && (e instanceof EOFException || e instanceof SocketException)) {
                     fresh = true;    // one retry, on a new connection
                     continue;
@@ -172,7 +171,7 @@ public final class UpstreamClient implements AutoCloseable {
 
     private static UpstreamResponse readResponse(HttpConnection conn, String method) throws IOException {
         while (true) {
-            String statusLine = conn.readLine(MAX_LINE);
+            String statusLine = conn.readLine();
             if (statusLine == null) {
                 return null;
             }
@@ -186,21 +185,12 @@ public final class UpstreamClient implements AutoCloseable {
             int status = parseStatus(statusLine);
             Headers headers = new Headers();
             int total = 0;
-            String line;
-            while (!(line = conn.readLine(MAX_LINE)).isEmpty()) {
-                total += line.length();
+            int n;
+            while ((n = conn.readHeader(headers)) >= 0) {
+                total += n;
                 if (total > MAX_HEADER_BYTES) {
                     throw new UpstreamException(UpstreamException.Kind.PROTOCOL, "upstream headers too large");
                 }
-                char first = line.charAt(0);
-                if (first == ' ' || first == '\t') {
-                    throw new UpstreamException(UpstreamException.Kind.PROTOCOL, "obsolete header line folding");
-                }
-                int colon = line.indexOf(':');
-                if (colon <= 0 || !isToken(line, colon)) {
-                    throw new UpstreamException(UpstreamException.Kind.PROTOCOL, "bad header line");
-                }
-                headers.add(line.substring(0, colon), line.substring(colon + 1).strip());
             }
             if (status < 200) {
                 if (status == 101) {
@@ -297,19 +287,10 @@ public final class UpstreamClient implements AutoCloseable {
         return false;
     }
 
-    private static boolean isToken(String s, int end) {
-        for (int i = 0; i < end; i++) {
-            char c = s.charAt(i);
-            if (c <= ' ' || c >= 0x7f || "\"(),/:;<=>?@[\\]{}".indexOf(c) >= 0) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     @Override
     public void close() {
         pools.values().forEach(ConnectionPool::close);
+        deadlines.stop();
     }
 
     /** The request head, encoded straight to bytes. */
