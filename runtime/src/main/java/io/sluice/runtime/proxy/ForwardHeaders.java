@@ -2,6 +2,7 @@ package io.sluice.runtime.proxy;
 
 import io.helidon.http.Header;
 import io.sluice.plugin.Headers;
+import io.sluice.runtime.upstream.Hop;
 
 import java.util.List;
 import java.util.Locale;
@@ -52,12 +53,7 @@ final class ForwardHeaders {
             }
         }
         if (connection != null) {
-            for (String token : connection.split(",")) {
-                String t = token.strip();
-                if (!t.isEmpty() && classify(t) == Kind.KEEP) {
-                    out.remove(t);
-                }
-            }
+            Hop.removeNamedIn(connection, out);
         }
         String traceId = traceId(traceparent);
         String requestId = wellFormedId(clientRequestId) ? clientRequestId

@@ -68,8 +68,15 @@ public final class ProxyHandler implements Handler {
             throw new CloseConnectionException("ambiguous request framing: " + e.getMessage());
         }
         String rawPath = req.path().rawPath();
-        String authority = req.authority();
-        Router.Result<CompiledRoute> match = snapshot.router().lookup(method, hostOf(authority), rawPath);
+        List<String> hosts = req.headers().all(HeaderNames.HOST, List::of);
+        String authority = hosts.size() == 1 ? hosts.getFirst() : null;
+        String host = hostOf(authority);
+        if (host == null) {
+            res.header(HeaderValues.CONNECTION_CLOSE);
+            send(res, Outcome.error(400, "bad_request", "exactly one valid Host header is required"));
+            throw new CloseConnectionException("bad Host header");
+        }
+        Router.Result<CompiledRoute> match = snapshot.router().lookup(method, host, rawPath);
         switch (match) {
             case Router.NotFound<CompiledRoute> nf ->
                     send(res, Outcome.error(404, "no_route", "no route for " + method + " " + rawPath));
@@ -229,9 +236,12 @@ public final class ProxyHandler implements Handler {
         Headers h = r.headers();
         ServerResponseHeaders out = res.headers();
         for (int i = 0, n = h.size(); i < n; i++) {
-            out.add(headerName(h.name(i)), h.value(i));
+            String name = h.name(i);
+            if (name.length() != 12 || !name.equalsIgnoreCase("X-Request-Id")) {   // ours replaces the upstream's
+                out.add(headerName(name), h.value(i));
+            }
         }
-        out.set(X_REQUEST_ID, ex.requestId());
+        out.add(X_REQUEST_ID, ex.requestId());
         try {
             if (r.body != null) {
                 res.headers().remove(HeaderNames.CONTENT_LENGTH);
@@ -396,27 +406,64 @@ public final class ProxyHandler implements Handler {
         return path;
     }
 
+    /**
+     * The host part of a Host header, lower-cased, without port; null when the header is missing or malformed
+     * (RFC 9112 §3.2: answered 400).
+     */
     static String hostOf(String authority) {
-        if (authority == null || authority.isEmpty()) {
-            return "";
+        if (authority == null || authority.isEmpty() || authority.length() > 255) {
+            return null;
         }
         int end = authority.length();
+        boolean upper = false;
         if (authority.charAt(0) == '[') {
             int close = authority.indexOf(']');
-            return close < 0 ? authority : authority.substring(0, close + 1);
+            if (close < 0) {
+                return null;
+            }
+            for (int i = 1; i < close; i++) {
+                char c = authority.charAt(i);
+                if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.')) {
+                    return null;
+                }
+            }
+            end = close + 1;
+            if (end < authority.length() && !validPort(authority, end)) {
+                return null;
+            }
+            return authority.substring(0, end).toLowerCase(Locale.ROOT);
         }
-        int colon = authority.lastIndexOf(':');
-        if (colon >= 0) {
-            end = colon;
-        }
-        String host = authority.substring(0, end);
-        for (int i = 0; i < host.length(); i++) {
-            char c = host.charAt(i);
+        for (int i = 0; i < authority.length(); i++) {
+            char c = authority.charAt(i);
+            if (c == ':') {
+                if (i == 0 || !validPort(authority, i)) {
+                    return null;
+                }
+                end = i;
+                break;
+            }
             if (c >= 'A' && c <= 'Z') {
-                return host.toLowerCase(Locale.ROOT);
+                upper = true;
+            } else if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_')) {
+                return null;
             }
         }
-        return host;
+        String host = end == authority.length() ? authority : authority.substring(0, end);
+        return upper ? host.toLowerCase(Locale.ROOT) : host;
+    }
+
+    private static boolean validPort(String authority, int colon) {
+        int n = authority.length() - colon - 1;
+        if (authority.charAt(colon) != ':' || n > 5) {
+            return false;
+        }
+        for (int i = colon + 1; i < authority.length(); i++) {
+            char c = authority.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String clientAddress(SocketAddress address) {

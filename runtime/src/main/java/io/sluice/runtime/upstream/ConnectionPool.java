@@ -6,13 +6,12 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Keep-alive connections to one upstream target ({@code host:port}). Bounded twice: at most
- * {@code maxActive} connections in use (a request waits up to its connect timeout for one), at most
+ * {@code maxActive} connections in use (past that a request fails at once with 502), at most
  * {@code maxIdle} kept idle. Idle connections are reused most-recently-used first, so a quiet period lets the
  * older ones expire.
  */
@@ -25,7 +24,8 @@ public final class ConnectionPool {
     private final String authority;
     private final int maxIdle;
     private final long maxIdleNanos;
-    private final Semaphore active;
+    private final int maxActive;
+    private final AtomicInteger active = new AtomicInteger();
     private final ConcurrentLinkedDeque<HttpConnection> idle = new ConcurrentLinkedDeque<>();
     private final AtomicInteger idleCount = new AtomicInteger();
     private final AtomicInteger opened = new AtomicInteger();
@@ -39,7 +39,7 @@ public final class ConnectionPool {
         this.authority = port == 80 ? host : host + ":" + port;
         this.maxIdle = maxIdle;
         this.maxIdleNanos = maxIdleNanos;
-        this.active = new Semaphore(maxActive);
+        this.maxActive = maxActive;
     }
 
     /** The value for the upstream {@code Host} header. */
@@ -69,14 +69,11 @@ public final class ConnectionPool {
      * Takes a pooled connection or opens one. Every successful call is paired with one {@link #release}.
      */
     HttpConnection acquire(int connectTimeoutMs, boolean fresh) throws UpstreamException {
-        try {
-            if (!active.tryAcquire(connectTimeoutMs, TimeUnit.MILLISECONDS)) {
-                throw new UpstreamException(UpstreamException.Kind.POOL_EXHAUSTED,
-                        "all connections to " + authority + " are busy");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new UpstreamException(UpstreamException.Kind.UNAVAILABLE, "interrupted", e);
+        // fail fast at the limit rather than queue: a saturated target should shed load, not pile it up
+        if (active.incrementAndGet() > maxActive) {
+            active.decrementAndGet();
+            throw new UpstreamException(UpstreamException.Kind.POOL_EXHAUSTED,
+                    "all " + maxActive + " connections to " + authority + " are busy");
         }
         try {
             if (!fresh) {
@@ -93,7 +90,7 @@ public final class ConnectionPool {
             }
             return connect(connectTimeoutMs);
         } catch (UpstreamException | RuntimeException e) {
-            active.release();
+            active.decrementAndGet();
             throw e;
         }
     }
@@ -139,7 +136,7 @@ public final class ConnectionPool {
             }
             c.close();
         }
-        active.release();
+        active.decrementAndGet();
     }
 
     void forget(HttpConnection c) {

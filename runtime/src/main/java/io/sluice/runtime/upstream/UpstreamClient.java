@@ -203,16 +203,31 @@ public final class UpstreamClient implements AutoCloseable {
     }
 
     private static UpstreamResponse frame(HttpConnection conn, String method, int status, boolean http10,
-                                          Headers headers) throws IOException {
-        String connection = joined(headers, "Connection");
+                                          Headers parsed) throws IOException {
+        // one pass: drop hop-by-hop and framing headers, remember the framing ones
+        Headers headers = new Headers();
+        String connection = null;
+        String te = null;
+        String cl = null;
+        for (int i = 0, n = parsed.size(); i < n; i++) {
+            String name = parsed.name(i);
+            String value = parsed.value(i);
+            switch (Hop.classify(name)) {
+                case CONNECTION -> connection = connection == null ? value : connection + "," + value;
+                case TRANSFER_ENCODING -> te = te == null ? value : te + "," + value;
+                case CONTENT_LENGTH -> cl = cl == null ? value : cl + "," + value;
+                case HOP -> { }
+                case END_TO_END -> headers.add(name, value);
+            }
+        }
+        if (connection != null) {
+            Hop.removeNamedIn(connection, headers);
+        }
         boolean keepAlive = !http10 && (connection == null || !hasToken(connection, "close"));
-        String te = joined(headers, "Transfer-Encoding");
-        String cl = joined(headers, "Content-Length");
-        Hop.strip(headers);    // the framing is ours to decide from here on
         boolean noBody = method.equals("HEAD") || status == 204 || status == 304;
         if (noBody) {
             if (cl != null && status != 204) {
-                headers.set("Content-Length", cl.trim());   // HEAD/304 keep the length they describe
+                headers.set("Content-Length", Long.toString(parseContentLength(cl)));   // HEAD/304 keep their length
             }
             return new UpstreamResponse(status, headers, 0, BodyStreams.empty(conn, keepAlive));
         }
@@ -249,10 +264,13 @@ public final class UpstreamClient implements AutoCloseable {
 
     /** Content-Length: one value, or a list of identical values (RFC 9112 §6.3 item 5); anything else is fatal. */
     static long parseContentLength(String value) throws UpstreamException {
+        if (isDigits(value)) {
+            return Long.parseLong(value);   // the common case: one plain number
+        }
         long result = -1;
         for (String part : value.split(",")) {
             String p = part.strip();
-            if (p.isEmpty() || p.length() > 18 || !p.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            if (!isDigits(p)) {
                 throw new UpstreamException(UpstreamException.Kind.PROTOCOL, "bad Content-Length: " + value);
             }
             long v = Long.parseLong(p);
@@ -264,18 +282,23 @@ public final class UpstreamClient implements AutoCloseable {
         return result;
     }
 
+    private static boolean isDigits(String s) {
+        int n = s.length();
+        if (n == 0 || n > 18) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static String lastCoding(String te) {
         int comma = te.lastIndexOf(',');
         return (comma < 0 ? te : te.substring(comma + 1)).strip().toLowerCase(Locale.ROOT);
-    }
-
-    private static String joined(Headers h, String name) {
-        String first = h.firstOrNull(name);
-        if (first == null) {
-            return null;
-        }
-        var all = h.all(name);
-        return all.size() == 1 ? first : String.join(",", all);
     }
 
     static boolean hasToken(String list, String token) {

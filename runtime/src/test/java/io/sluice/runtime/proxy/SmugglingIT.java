@@ -38,6 +38,30 @@ class SmugglingIT {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {
+        "Host missing",
+        "Host twice",
+        "Host with a space",
+        "Host with a bad port",
+    })
+    void badHostIsRefusedAndClosed(String name) throws Exception {
+        String head = switch (name) {
+            case "Host missing" -> "GET /x HTTP/1.1\r\n\r\n";
+            case "Host twice" -> "GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n";
+            case "Host with a space" -> "GET /x HTTP/1.1\r\nHost: a b\r\n\r\n";
+            default -> "GET /x HTTP/1.1\r\nHost: a:80x\r\n\r\n";
+        };
+        int before = upstream.requests().size();
+        try (RawHttp c = new RawHttp(gw.proxyPort())) {
+            RawHttp.Response r = c.send(head + SMUGGLED);
+            assertEquals(400, r.status(), name + ": " + r.text());
+            assertTrue(r.text().contains("\"error\":\"bad_request\""), name + ": " + r.text());
+            assertTrue(c.peerClosed(), name + ": connection must be closed");
+        }
+        assertEquals(before, upstream.requests().size(), name);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {
         "CL.TE|Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
         "TE.CL|Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nabcde\r\n0\r\n\r\n" + SMUGGLED,
         "duplicate CL, same|Content-Length: 5\r\nContent-Length: 5\r\n\r\nabcde" + SMUGGLED,
