@@ -11,9 +11,10 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Matches (method, host, path) to a route. A radix tree of path segments per host (plus one for routes without
- * hosts): literal children in a hash map, one parameter child, one trailing-wildcard slot. Lookup walks one
- * segment at a time, so its cost depends on the path's length, not on the number of routes.
+ * Matches (method, host, path) to a route. A compressed radix tree of path segments per host (plus one for
+ * routes without hosts): chains of literal segments are merged into one edge, literal edges are found by the hash
+ * of their first segment, then one parameter child, then one trailing-wildcard slot. Lookup walks the raw path in
+ * place (no splitting, no copies), so its cost depends on the path, not on the number of routes.
  *
  * <p>Precedence: routes naming the request's host before host-less ones; then per segment literal over
  * {@code {param}} over {@code **}, which also makes longer matches beat shorter ones. A path that matches only
@@ -74,13 +75,13 @@ public final class Router<R> {
      * @return the result
      */
     public Result<R> lookup(String method, String host, String path) {
-        String[] segments = split(path);
-        Search<R> search = new Search<>(method, segments);
+        Search<R> search = new Search<>(method, path);
+        int start = path.length() <= 1 ? NO_MORE : 1;
         Node<R> hostTree = byHost.isEmpty() ? null : byHost.get(host);
-        if (hostTree != null && search.walk(hostTree, 0)) {
+        if (hostTree != null && search.walk(hostTree, start, 0)) {
             return search.found();
         }
-        if (search.walk(anyHost, 0)) {
+        if (search.walk(anyHost, start, 0)) {
             return search.found();
         }
         if (search.allowed != null) {
@@ -89,124 +90,273 @@ public final class Router<R> {
         return new NotFound<>();
     }
 
-    private static String[] split(String path) {
-        // "/" -> [], "/a/b" -> [a, b], "/a/" -> [a, ""]
-        if (path.length() <= 1) {
-            return new String[0];
-        }
-        int count = 1;
-        for (int i = 1; i < path.length(); i++) {
-            if (path.charAt(i) == '/') {
-                count++;
-            }
-        }
-        String[] out = new String[count];
-        int start = 1;
-        int k = 0;
-        for (int i = 1; i <= path.length(); i++) {
-            if (i == path.length() || path.charAt(i) == '/') {
-                out[k++] = path.substring(start, i);
-                start = i + 1;
-            }
-        }
-        return out;
-    }
+    /** Position meaning "every segment consumed" (distinct from an empty last segment after a trailing slash). */
+    private static final int NO_MORE = -1;
+    private static final int MAX_PARAMS = 32;
 
     private static final class Search<R> {
         final String method;
-        final String[] segments;
-        final String[] values;
+        final String path;
+        final int[] spans = new int[MAX_PARAMS * 2];   // start/end of captured values
         Endpoint<R> hit;
-        int hitDepth;
+        String rest;
         Set<String> allowed;   // methods of the first (most specific) path-only match
 
-        Search(String method, String[] segments) {
+        Search(String method, String path) {
             this.method = method;
-            this.segments = segments;
-            this.values = new String[segments.length + 1];
+            this.path = path;
         }
 
-        boolean walk(Node<R> node, int depth) {
-            return walk(node, depth, 0);
-        }
-
-        private boolean walk(Node<R> node, int i, int paramCount) {
-            if (i == segments.length) {
-                if (node.exact != null && accept(node.exact, paramCount, null)) {
+        /** @param i start of the next segment, or NO_MORE */
+        boolean walk(Node<R> node, int i, int params) {
+            if (i == NO_MORE) {
+                if (node.exact != null && accept(node.exact, params, null)) {
                     return true;
                 }
             } else {
-                Node<R> lit = node.literals.get(segments[i]);
-                if (lit != null && walk(lit, i + 1, paramCount)) {
-                    return true;
+                int len = path.length();
+                int end = i;
+                int hash = 0;
+                while (end < len) {
+                    char c = path.charAt(end);
+                    if (c == '/') {
+                        break;
+                    }
+                    hash = 31 * hash + c;
+                    end++;
                 }
-                if (node.param != null && !segments[i].isEmpty()) {
-                    values[paramCount] = segments[i];
-                    if (walk(node.param, i + 1, paramCount + 1)) {
+                Edge<R> edge = node.literals.find(path, i, end, hash);
+                if (edge != null) {
+                    int labelEnd = i + edge.label.length();
+                    // the edge's first segment matched; the rest of a merged edge must match too, whole segments
+                    if (labelEnd == end || labelEnd <= len && path.regionMatches(end, edge.label, end - i, labelEnd - end)
+                            && (labelEnd == len || path.charAt(labelEnd) == '/')) {
+                        int next = labelEnd == len ? NO_MORE : labelEnd + 1;
+                        if (walk(edge.child, next, params)) {
+                            return true;
+                        }
+                    }
+                }
+                if (node.param != null && end > i && params < MAX_PARAMS) {
+                    spans[2 * params] = i;
+                    spans[2 * params + 1] = end;
+                    if (walk(node.param, end == len ? NO_MORE : end + 1, params + 1)) {
                         return true;
                     }
                 }
             }
             if (node.rest != null) {
-                String rest = i >= segments.length ? "" : String.join("/", java.util.Arrays.copyOfRange(segments, i, segments.length));
-                return accept(node.rest, paramCount, rest);
+                return accept(node.rest, params, i == NO_MORE ? "" : path.substring(i));
             }
             return false;
         }
 
-        private boolean accept(Methods<R> methods, int paramCount, String rest) {
-            Endpoint<R> e = methods.byMethod.get(method);
-            if (e == null) {
-                e = methods.any;
-            }
-            if (e == null && method.equals("HEAD")) {
-                e = methods.byMethod.get("GET");   // HEAD is served wherever GET is
-            }
+        private boolean accept(Methods<R> methods, int params, String restValue) {
+            Endpoint<R> e = methods.find(method);
             if (e != null) {
                 hit = e;
-                hitDepth = paramCount;
-                if (rest != null) {
-                    values[paramCount] = rest;
-                }
+                rest = restValue;
                 return true;
             }
             if (allowed == null) {
-                allowed = new TreeSet<>(methods.byMethod.keySet());
-                if (allowed.contains("GET")) {
-                    allowed.add("HEAD");
-                }
+                allowed = methods.allowed();
             }
             return false;
         }
 
         Found<R> found() {
-            Map<String, String> params;
             String[] names = hit.paramNames;
-            if (names.length == 0) {
-                params = Map.of();
-            } else {
-                params = new HashMap<>(names.length * 2);
-                for (int k = 0; k < names.length; k++) {
-                    params.put(names[k], values[k]);
-                }
+            int n = names.length;
+            if (n == 0) {
+                return new Found<>(hit.route, Map.of());
             }
-            return new Found<>(hit.route, params);
+            if (n == 1) {
+                return new Found<>(hit.route, Map.of(names[0], value(0)));
+            }
+            Map<String, String> params = new HashMap<>(n * 2);
+            for (int k = 0; k < n; k++) {
+                params.put(names[k], value(k));
+            }
+            return new Found<>(hit.route, Map.copyOf(params));
+        }
+
+        private String value(int k) {
+            if (hit.paramNames[k].equals("**")) {
+                return rest;
+            }
+            return path.substring(spans[2 * k], spans[2 * k + 1]);
+        }
+    }
+
+    /** A literal edge: {@code label} is one or more whole segments ("a" or, merged, "a/b/c"). */
+    private record Edge<R>(String label, int firstHash, Node<R> child) {
+    }
+
+    /** Literal edges of a node, found by the hash of their first segment; open addressing, immutable once built. */
+    private static final class Literals<R> {
+        private static final Literals<?> EMPTY = new Literals<>(new ArrayList<>());
+        private final int[] hashes;
+        private final Edge<R>[] edges;
+        private final int mask;
+
+        @SuppressWarnings("unchecked")
+        Literals(List<Edge<R>> list) {
+            if (list.size() <= 8) {   // small: a linear scan over packed hashes
+                hashes = new int[list.size()];
+                edges = list.toArray(new Edge[0]);
+                for (int k = 0; k < edges.length; k++) {
+                    hashes[k] = edges[k].firstHash;
+                }
+                mask = -1;
+                return;
+            }
+            int cap = Integer.highestOneBit(list.size() * 2 - 1) << 1;
+            hashes = new int[cap];
+            edges = new Edge[cap];
+            mask = cap - 1;
+            for (Edge<R> e : list) {
+                int slot = spread(e.firstHash) & mask;
+                while (edges[slot] != null) {
+                    slot = (slot + 1) & mask;
+                }
+                hashes[slot] = e.firstHash;
+                edges[slot] = e;
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        static <R> Literals<R> empty() {
+            return (Literals<R>) EMPTY;
+        }
+
+        Edge<R> find(String path, int start, int end, int hash) {
+            int segLen = end - start;
+            if (mask < 0) {
+                for (int k = 0; k < hashes.length; k++) {
+                    if (hashes[k] == hash && firstSegmentEquals(edges[k].label, path, start, segLen)) {
+                        return edges[k];
+                    }
+                }
+                return null;
+            }
+            int slot = spread(hash) & mask;
+            Edge<R> e;
+            while ((e = edges[slot]) != null) {
+                if (hashes[slot] == hash && firstSegmentEquals(e.label, path, start, segLen)) {
+                    return e;
+                }
+                slot = (slot + 1) & mask;
+            }
+            return null;
+        }
+
+        private static boolean firstSegmentEquals(String label, String path, int start, int segLen) {
+            return (label.length() == segLen || label.length() > segLen && label.charAt(segLen) == '/')
+                    && label.regionMatches(0, path, start, segLen);
+        }
+
+        private static int spread(int h) {
+            return h ^ (h >>> 16);
         }
     }
 
     private static final class Node<R> {
-        final Map<String, Node<R>> literals = new HashMap<>();
+        Literals<R> literals = Literals.empty();
         Node<R> param;
         Methods<R> exact;
         Methods<R> rest;
     }
 
     private static final class Methods<R> {
-        final Map<String, Endpoint<R>> byMethod = new LinkedHashMap<>();
+        private String[] methods = new String[0];
+        private Endpoint<R>[] endpoints = newArray(0);
         Endpoint<R> any;
+
+        @SuppressWarnings("unchecked")
+        private static <R> Endpoint<R>[] newArray(int n) {
+            return new Endpoint[n];
+        }
+
+        Endpoint<R> find(String method) {
+            for (int k = 0; k < methods.length; k++) {
+                if (methods[k].equals(method)) {
+                    return endpoints[k];
+                }
+            }
+            if (any != null) {
+                return any;
+            }
+            if (method.equals("HEAD")) {
+                return find("GET");   // HEAD is served wherever GET is
+            }
+            return null;
+        }
+
+        boolean add(String method, Endpoint<R> e) {
+            if (find0(method) != null) {
+                return false;
+            }
+            int n = methods.length;
+            methods = java.util.Arrays.copyOf(methods, n + 1);
+            endpoints = java.util.Arrays.copyOf(endpoints, n + 1);
+            methods[n] = method;
+            endpoints[n] = e;
+            return true;
+        }
+
+        private Endpoint<R> find0(String method) {
+            for (int k = 0; k < methods.length; k++) {
+                if (methods[k].equals(method)) {
+                    return endpoints[k];
+                }
+            }
+            return null;
+        }
+
+        Set<String> allowed() {
+            Set<String> out = new TreeSet<>(List.of(methods));
+            if (out.contains("GET")) {
+                out.add("HEAD");
+            }
+            return out;
+        }
     }
 
     private record Endpoint<R>(R route, String[] paramNames) {
+    }
+
+    /** Build-time node: uncompressed, mutable. */
+    private static final class Draft<R> {
+        final Map<String, Draft<R>> literals = new LinkedHashMap<>();
+        Draft<R> param;
+        Methods<R> exact;
+        Methods<R> rest;
+
+        boolean isChainLink() {
+            return literals.size() == 1 && param == null && exact == null && rest == null;
+        }
+
+        Node<R> compile() {
+            Node<R> node = new Node<>();
+            List<Edge<R>> edges = new ArrayList<>();
+            for (Map.Entry<String, Draft<R>> e : literals.entrySet()) {
+                StringBuilder label = new StringBuilder(e.getKey());
+                Draft<R> child = e.getValue();
+                while (child.isChainLink()) {   // merge single-child chains into one edge
+                    Map.Entry<String, Draft<R>> only = child.literals.entrySet().iterator().next();
+                    label.append('/').append(only.getKey());
+                    child = only.getValue();
+                }
+                edges.add(new Edge<>(label.toString(), e.getKey().hashCode(), child.compile()));
+            }
+            if (!edges.isEmpty()) {
+                node.literals = new Literals<>(edges);
+            }
+            node.param = param == null ? null : param.compile();
+            node.exact = exact;
+            node.rest = rest;
+            return node;
+        }
     }
 
     /**
@@ -215,8 +365,8 @@ public final class Router<R> {
      * @param <R> the route type
      */
     public static final class Builder<R> {
-        private final Map<String, Node<R>> byHost = new HashMap<>();
-        private final Node<R> anyHost = new Node<>();
+        private final Map<String, Draft<R>> byHost = new HashMap<>();
+        private final Draft<R> anyHost = new Draft<>();
 
         private Builder() {
         }
@@ -232,29 +382,29 @@ public final class Router<R> {
          * @throws IllegalArgumentException if the same pattern, method and host are taken already
          */
         public Builder<R> add(PathPattern pattern, List<String> methods, List<String> hosts, R route) {
-            List<Node<R>> roots = new ArrayList<>();
+            List<Draft<R>> roots = new ArrayList<>();
             if (hosts.isEmpty()) {
                 roots.add(anyHost);
             } else {
-                hosts.forEach(h -> roots.add(byHost.computeIfAbsent(h, k -> new Node<>())));
+                hosts.forEach(h -> roots.add(byHost.computeIfAbsent(h, k -> new Draft<>())));
             }
-            for (Node<R> root : roots) {
+            for (Draft<R> root : roots) {
                 insert(root, pattern, methods, route);
             }
             return this;
         }
 
-        private void insert(Node<R> root, PathPattern pattern, List<String> methods, R route) {
-            Node<R> node = root;
+        private void insert(Draft<R> root, PathPattern pattern, List<String> methods, R route) {
+            Draft<R> node = root;
             List<String> names = new ArrayList<>();
             Methods<R> slot = null;
             for (PathPattern.Segment s : pattern.segments()) {
                 switch (s) {
-                    case PathPattern.Literal l -> node = node.literals.computeIfAbsent(l.value(), k -> new Node<>());
+                    case PathPattern.Literal l -> node = node.literals.computeIfAbsent(l.value(), k -> new Draft<>());
                     case PathPattern.Param p -> {
                         names.add(p.name());
                         if (node.param == null) {
-                            node.param = new Node<>();
+                            node.param = new Draft<>();
                         }
                         node = node.param;
                     }
@@ -266,6 +416,9 @@ public final class Router<R> {
                         slot = node.rest;
                     }
                 }
+            }
+            if (names.size() > MAX_PARAMS) {
+                throw new IllegalArgumentException("more than " + MAX_PARAMS + " parameters in " + pattern.text());
             }
             if (slot == null) {
                 if (node.exact == null) {
@@ -281,7 +434,7 @@ public final class Router<R> {
                 slot.any = endpoint;
             } else {
                 for (String m : methods) {
-                    if (slot.byMethod.putIfAbsent(m, endpoint) != null) {
+                    if (!slot.add(m, endpoint)) {
                         throw new IllegalArgumentException("path " + pattern.text() + " is taken for " + m);
                     }
                 }
@@ -292,7 +445,9 @@ public final class Router<R> {
          * @return the router
          */
         public Router<R> build() {
-            return new Router<>(Map.copyOf(byHost), anyHost);
+            Map<String, Node<R>> hosts = new HashMap<>();
+            byHost.forEach((h, d) -> hosts.put(h, d.compile()));
+            return new Router<>(Map.copyOf(hosts), anyHost.compile());
         }
     }
 }

@@ -53,6 +53,22 @@ class RouterTest {
     }
 
     @Test
+    void mergedLiteralChainsMatchWholeSegmentsOnly() {
+        Router.Builder<String> b = Router.builder();
+        add(b, "/a/b/c/d", "abcd");
+        add(b, "/a/{p}/c/e", "apce");
+        add(b, "/ab/**", "ab");
+        add(b, "/a/**", "a");
+        Router<String> r = b.build();
+        assertEquals("abcd", route(r, "GET", "", "/a/b/c/d"));
+        assertEquals("apce", route(r, "GET", "", "/a/b/c/e"), "the merged edge a/b/c/d fails at d, backtrack to {p}");
+        assertEquals("a", route(r, "GET", "", "/a/b/c/dd"));
+        assertEquals("a", route(r, "GET", "", "/a/b/c"));
+        assertEquals("ab", route(r, "GET", "", "/ab/c"));
+        assertEquals("a", route(r, "GET", "", "/a/bc/d"));
+    }
+
+    @Test
     void paramsAndWildcardRestAreCaptured() {
         Router.Builder<String> b = Router.builder();
         add(b, "/u/{user}/files/**", "files");
