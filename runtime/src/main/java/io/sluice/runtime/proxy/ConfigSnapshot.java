@@ -11,11 +11,14 @@ import io.sluice.registry.config.PathPattern;
 import io.sluice.registry.config.Problem;
 import io.sluice.runtime.FilterCatalog;
 import io.sluice.runtime.routing.Router;
+import io.sluice.runtime.upstream.ConnectionPool;
 import io.sluice.runtime.upstream.UpstreamClient;
 
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Everything a request needs, immutable: the config, the router over it, and each route's compiled chain. A new
@@ -24,8 +27,10 @@ import java.util.List;
  * @param version config version
  * @param config  the config it was built from
  * @param router  routes by method, host and path
+ * @param pools   the connection pools its targets use
  */
-public record ConfigSnapshot(long version, GatewayConfig config, Router<CompiledRoute> router) {
+public record ConfigSnapshot(long version, GatewayConfig config, Router<CompiledRoute> router,
+                             Set<ConnectionPool> pools) {
 
     /**
      * Builds a snapshot: instantiates every filter and binds targets to pools.
@@ -42,6 +47,7 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
         List<Problem> problems = new ArrayList<>();
         List<CompiledRoute.BoundFilter> globals = bind(config.globalPlugins(), "global_plugins", catalog, problems);
         Router.Builder<CompiledRoute> router = Router.builder();
+        Set<ConnectionPool> pools = new HashSet<>();
         for (int i = 0; i < config.routes().size(); i++) {
             RouteSpec r = config.routes().get(i);
             List<CompiledRoute.BoundFilter> chain = new ArrayList<>(globals);
@@ -59,7 +65,9 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
                 if (base.endsWith("/")) {
                     base = base.substring(0, base.length() - 1);
                 }
-                targets.add(new CompiledRoute.Target(client.pool(u.getHost(), port), base, t.weight()));
+                ConnectionPool pool = client.pool(u.getHost(), port);
+                pools.add(pool);
+                targets.add(new CompiledRoute.Target(pool, base, t.weight()));
                 total += t.weight();
             }
             CompiledRoute compiled = new CompiledRoute(r, filters,
@@ -78,7 +86,7 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new ConfigSnapshot(version, config, router.build());
+        return new ConfigSnapshot(version, config, router.build(), Set.copyOf(pools));
     }
 
     private static List<CompiledRoute.BoundFilter> bind(List<PluginEntry> entries, String path,

@@ -53,6 +53,7 @@ public final class Gateway implements AutoCloseable {
         synchronized (writeLock) {
             ConfigSnapshot next = ConfigSnapshot.build(current.get().version() + 1, config, catalog, client);
             current.set(next);
+            client.retainOnly(next.pools());
             return next;
         }
     }

@@ -139,6 +139,17 @@ public final class ConnectionPool {
         active.decrementAndGet();
     }
 
+    /** Closes idle connections past their idle time (the oldest sit at the tail). */
+    void evictIdle(long now) {
+        HttpConnection c;
+        while ((c = idle.peekLast()) != null && now - c.idleSinceNanos > maxIdleNanos) {
+            if (idle.removeLastOccurrence(c)) {
+                idleCount.decrementAndGet();
+                c.close();
+            }
+        }
+    }
+
     void forget(HttpConnection c) {
         deadlines.forget(c);
     }

@@ -32,7 +32,7 @@ public final class UpstreamClient implements AutoCloseable {
     private final int maxIdlePerTarget;
     private final long maxIdleNanos;
     private final ConcurrentHashMap<String, ConnectionPool> pools = new ConcurrentHashMap<>();
-    private final Deadlines deadlines = new Deadlines();
+    private final Deadlines deadlines = new Deadlines(this::sweep);
 
     /**
      * @param maxActivePerTarget connections in use at once per target
@@ -308,6 +308,27 @@ public final class UpstreamClient implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /**
+     * Closes and forgets the pools of targets no longer in use (after a config change). Requests still running on
+     * an older snapshot finish normally; their connections are closed instead of pooled.
+     *
+     * @param inUse the pools the current config refers to
+     */
+    public void retainOnly(java.util.Set<ConnectionPool> inUse) {
+        pools.entrySet().removeIf(e -> {
+            if (inUse.contains(e.getValue())) {
+                return false;
+            }
+            e.getValue().close();
+            return true;
+        });
+    }
+
+    private void sweep() {
+        long now = System.nanoTime();
+        pools.values().forEach(p -> p.evictIdle(now));
     }
 
     @Override

@@ -50,6 +50,7 @@ public final class RawUpstream implements AutoCloseable {
     private final ServerSocket server;
     private final Script script;
     private final AtomicInteger connections = new AtomicInteger();
+    private final AtomicInteger closed = new AtomicInteger();
     private final ConcurrentLinkedQueue<Request> requests = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Socket> sockets = new ConcurrentLinkedQueue<>();
 
@@ -99,6 +100,8 @@ public final class RawUpstream implements AutoCloseable {
             }
         } catch (Exception e) {
             // connection ends
+        } finally {
+            closed.incrementAndGet();
         }
     }
 
@@ -163,6 +166,11 @@ public final class RawUpstream implements AutoCloseable {
     /** @return connections accepted so far */
     public int connections() {
         return connections.get();
+    }
+
+    /** @return connections that have ended (closed by either side) */
+    public int closedConnections() {
+        return closed.get();
     }
 
     /** @return requests received so far */
