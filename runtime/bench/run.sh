@@ -78,7 +78,7 @@ CONF
 if [ ! -f "$ROOT/runtime/target/sluice-runtime.jar" ]; then
     (cd "$ROOT" && sluice_mvn -q -DskipTests install)
 fi
-taskset -c 0 "$JAVA_HOME/bin/java" -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms512m -Xmx512m ${SLUICE_JAVA_OPTS:-} \
+taskset -c 0 "$JAVA_HOME/bin/java" -XX:ActiveProcessorCount=1 ${BENCH_JVM_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} \
     -jar "$ROOT/runtime/target/sluice-runtime.jar" start --config "$OUT/sluice.yaml" \
     --proxy-host 127.0.0.1 --proxy-port "$SLUICE_PORT" --admin-port "$ADMIN_PORT" > "$OUT/sluice.log" 2>&1 &
 SLUICE_PID=$!
@@ -89,14 +89,35 @@ for _ in $(seq 1 100); do
 done
 curl -fs "http://127.0.0.1:$SLUICE_PORT/1k.txt" | wc -c | grep -q 1024 || { echo "bench: Sluice does not proxy"; cat "$OUT/sluice.log"; exit 1; }
 
-wrk_run() { # url seconds [extra args] -> prints "rps p50_ms p99_ms"
+cpu_ticks() { # total utime+stime (clock ticks) of the given pids and their children
+    local total=0 p
+    for p in "$@" $(for q in "$@"; do ps -o pid= --ppid "$q" 2>/dev/null; done); do
+        [ -r "/proc/$p/stat" ] || continue
+        total=$(( total + $(awk '{print $14 + $15}' "/proc/$p/stat") ))
+    done
+    echo "$total"
+}
+
+wrk_run() { # url seconds [extra args] -> prints "rps p50_ms p99_ms cpu_us_per_request"
     local url=$1 secs=$2; shift 2
+    local pids=""
+    case "$url" in
+        *":$SLUICE_PORT/"*) pids="$SLUICE_PID" ;;
+        *":$NGX_PORT/"*) pids="$(cat "$OUT/nginx-proxy/nginx.pid")" ;;
+        *) pids="$(cat "$OUT/nginx-up/nginx.pid")" ;;
+    esac
+    local before after
+    before=$(cpu_ticks $pids)
     taskset -c 1 wrk -t1 -c"$CONNS" -d"${secs}s" --latency "$@" "$url" > "$OUT/wrk.txt"
+    after=$(cpu_ticks $pids)
     local rps p50 p99
     rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk.txt")
     p50=$(awk '$1=="50%" {print $2}' "$OUT/wrk.txt")
     p99=$(awk '$1=="99%" {print $2}' "$OUT/wrk.txt")
-    echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
+    # CPU time the server under test spent per request, in microseconds (clock ticks are 10 ms)
+    local cpu
+    cpu=$(awk -v t=$(( after - before )) -v hz="$(getconf CLK_TCK)" -v r="$rps" -v s="$secs" 'BEGIN { printf "%.1f", t / hz * 1e6 / (r * s) }')
+    echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu"
 }
 to_ms() { # wrk prints 812.00us / 1.20ms / 2.00s
     awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'
@@ -124,7 +145,7 @@ half=$(awk -v s="$S" 'BEGIN { printf "%d", s/2 }')
 # paced load: each connection waits 2 ms (wrk's delay() takes whole ms) after each response; enough
 # connections that the total is about half of Sluice's max (the achieved rate is reported)
 delay_ms=2
-pace_conns=$(awk -v r="$half" -v d="$delay_ms" 'BEGIN { c = int(r * (d + 0.3) / 1000 + 0.5); print (c < 1 ? 1 : c) }')
+pace_conns=$(awk -v r="$half" -v d="$delay_ms" 'BEGIN { c = int(r * (d + 1.0) / 1000 + 0.5); print (c < 1 ? 1 : c) }')
 cat > "$OUT/pace.lua" <<LUA
 function delay() return $delay_ms end
 LUA
@@ -137,7 +158,8 @@ lat_d=$(wrk_run "http://127.0.0.1:$UP_PORT/1k.txt" "$DURATION" -s "$OUT/pace.lua
     echo "median RPS: direct $D  nginx-proxy $N  sluice $S"
     awk -v s="$S" -v n="$N" -v d="$D" 'BEGIN { printf "ratios: sluice/nginx-proxy %.3f  sluice/direct %.3f  nginx-proxy/direct %.3f\n", s/n, s/d, n/d }'
     echo "p50/p99 ms at max load (median): direct $(col direct 3)/$(col direct 4)  nginx $(col nginx 3)/$(col nginx 4)  sluice $(col sluice 3)/$(col sluice 4)"
-    echo "paced for ~$half rps ($pace_conns conns, ${delay_ms} ms think time): sluice rps/p50/p99 $lat_s ; direct $lat_d"
+    echo "CPU us per request of the server under test (median): upstream-nginx $(col direct 5)  nginx-proxy $(col nginx 5)  sluice $(col sluice 5)"
+    echo "paced for ~$half rps ($pace_conns conns, ${delay_ms} ms think time): sluice rps/p50/p99/cpu $lat_s ; direct $lat_d"
     awk -v a="$lat_s" -v b="$lat_d" 'BEGIN { split(a,x," "); split(b,y," "); printf "added p99 at half load: %.3f ms\n", x[3]-y[3] }'
     echo "Sluice's open connections to the upstream after the runs: $up_conns"
 } | tee "$OUT/summary.txt"
