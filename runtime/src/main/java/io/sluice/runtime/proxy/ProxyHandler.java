@@ -26,7 +26,6 @@ import java.io.IOException;
 import java.io.SequenceInputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -101,11 +100,15 @@ public final class ProxyHandler implements Handler {
         boolean hasEntity = req.content().hasEntity();
         BoundBody body = null;
         try {
-            if (route.bufferRequest() && hasEntity) {
-                body = readBody(req, ex, contentLength, MAX_BUFFERED_BODY, true);
-                if (body.tooLarge != null) {
-                    tooLarge(res, ex, route, body.tooLarge);
-                    return;
+            if (route.bufferRequest()) {
+                if (hasEntity) {
+                    body = readBody(req, ex, contentLength, MAX_BUFFERED_BODY, true);
+                    if (body.tooLarge != null) {
+                        tooLarge(res, ex, route, body.tooLarge);
+                        return;
+                    }
+                } else {
+                    ex.body = new byte[0];   // filters that read bodies see an empty one; upstream still gets none
                 }
             }
             // request side, in order; a short-circuit skips the rest
@@ -150,15 +153,16 @@ public final class ProxyHandler implements Handler {
         } catch (BadBody e) {
             clientBodyFailed(res, ex, route, e.getCause());
         } catch (IOException e) {
-            // the client went away or the upstream broke off mid-body after the response began: nothing to answer
+            // the upstream broke off inside its body, or the client went away while we wrote to it
             LOG.log(Level.DEBUG, () -> "request " + requestId + " aborted: " + e);
             if (ex.response != null) {
                 ex.response.discardUpstream();
             }
-            if (!res.isSent()) {
-                res.header(HeaderValues.CONNECTION_CLOSE);
-                send(res, Outcome.error(502, "bad_gateway", "upstream response broke off: " + e.getMessage()));
+            if (res.isSent()) {
+                throw new CloseConnectionException("response broke off: " + e.getMessage(), e);
             }
+            res.headers().clear();   // drop the upstream's head, it will not be sent
+            send(res, Outcome.error(502, "bad_gateway", "upstream response broke off: " + e.getMessage()));
         }
     }
 
@@ -202,7 +206,9 @@ public final class ProxyHandler implements Handler {
     private void finish(ServerResponse res, ProxyExchange ex, CompiledRoute route, int index, Outcome.Respond r) {
         ex.response = new ProxyExchange.ProxyResponse(r.status(), r.headers(), r.body(), null);
         runResponseSide(route, ex, index - 1);
-        write(res, ex);
+        writeHead(res, ex);
+        res.headers().remove(HeaderNames.CONTENT_LENGTH);
+        res.send(ex.response.body);   // filter responses are always buffered
     }
 
     private void runResponseSide(CompiledRoute route, ProxyExchange ex, int from) {
@@ -230,7 +236,7 @@ public final class ProxyHandler implements Handler {
         return Outcome.error(500, "filter_error", "filter '" + f.name() + "' failed");
     }
 
-    private void write(ServerResponse res, ProxyExchange ex) {
+    private void writeHead(ServerResponse res, ProxyExchange ex) {
         ProxyExchange.ProxyResponse r = ex.response;
         res.status(Status.create(r.status()));
         Headers h = r.headers();
@@ -242,12 +248,17 @@ public final class ProxyHandler implements Handler {
             }
         }
         out.add(X_REQUEST_ID, ex.requestId());
+    }
+
+    private void write(ServerResponse res, ProxyExchange ex) throws IOException {
+        writeHead(res, ex);
+        ProxyExchange.ProxyResponse r = ex.response;
+        if (r.body != null) {
+            res.headers().remove(HeaderNames.CONTENT_LENGTH);
+            res.send(r.body);
+            return;
+        }
         try {
-            if (r.body != null) {
-                res.headers().remove(HeaderNames.CONTENT_LENGTH);
-                res.send(r.body);
-                return;
-            }
             UpstreamResponse up = r.upstream;
             long length = up.contentLength();
             if (length == 0) {
@@ -264,9 +275,9 @@ public final class ProxyHandler implements Handler {
                     in.transferTo(os);
                 }
             }
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             r.discardUpstream();
-            throw new UncheckedIOException(e);
+            throw e;
         }
     }
 

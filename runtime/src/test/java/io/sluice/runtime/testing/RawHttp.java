@@ -156,6 +156,16 @@ public final class RawHttp implements AutoCloseable {
     }
 
     private String line() throws IOException {
+        return readLine(in);
+    }
+
+    /**
+     * Reads a CRLF- or LF-terminated line.
+     *
+     * @param in the stream
+     * @return the line without its terminator, or null at end of stream
+     */
+    static String readLine(InputStream in) throws IOException {
         StringBuilder b = new StringBuilder();
         int c;
         while ((c = in.read()) >= 0) {

@@ -143,19 +143,7 @@ public final class RawUpstream implements AutoCloseable {
     }
 
     private static String line(InputStream in) throws IOException {
-        StringBuilder b = new StringBuilder();
-        int c;
-        while ((c = in.read()) >= 0) {
-            if (c == '\n') {
-                int n = b.length();
-                if (n > 0 && b.charAt(n - 1) == '\r') {
-                    b.setLength(n - 1);
-                }
-                return b.toString();
-            }
-            b.append((char) c);
-        }
-        return b.isEmpty() ? null : b.toString();
+        return RawHttp.readLine(in);
     }
 
     /** @return base URL */

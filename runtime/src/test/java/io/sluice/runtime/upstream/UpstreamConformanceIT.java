@@ -128,6 +128,30 @@ class UpstreamConformanceIT {
     }
 
     @Test
+    void upstreamBreakingOffInsideASmallBodyIs502WithoutItsHeaders() throws Exception {
+        RawHttp.Response r = through((q, n) -> Reply.close("HTTP/1.1 200 OK\r\nX-Partial: 1\r\nContent-Length: 100\r\n\r\nonly this"), GET);
+        assertEquals(502, r.status());
+        assertNull(r.header("X-Partial"));
+        assertTrue(r.text().contains("\"error\":\"bad_gateway\""), r.text());
+    }
+
+    @Test
+    void upstreamBreakingOffInsideAStreamedBodyClosesTheClientConnection() throws Exception {
+        String part = "x".repeat(100_000);
+        try (RawUpstream up = RawUpstream.start((q, n) -> Reply.close("HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + part));
+             SluiceServer gw = Gateways.start(Gateways.route("r", "/**", up.url()));
+             java.net.Socket s = new java.net.Socket("127.0.0.1", gw.proxyPort())) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(GET.getBytes());
+            byte[] all = s.getInputStream().readAllBytes();   // returns only once the gateway closes
+            String text = new String(all);
+            assertTrue(text.startsWith("HTTP/1.1 200"), text.substring(0, 40));
+            assertTrue(text.contains("Content-Length: 200000"), "the length was promised");
+            assertTrue(all.length < 200_000, "and not delivered: the client can tell the body is truncated");
+        }
+    }
+
+    @Test
     void chunkedRequestBodyIsForwardedWithContentLengthWhenSmall() throws Exception {
         try (RawUpstream up = RawUpstream.start((q, n) -> Reply.keep("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
              SluiceServer gw = Gateways.start(Gateways.route("r", "/**", up.url()))) {
