@@ -29,7 +29,16 @@ public record UpstreamResponse(int status, Headers headers, long contentLength, 
                 body.close();
                 throw new IOException("upstream body larger than " + max + " bytes");
             }
-            return body.readNBytes((int) contentLength);
+            byte[] bytes = new byte[(int) contentLength];   // one array, no intermediate chunks
+            int n = 0;
+            while (n < bytes.length) {
+                int r = body.read(bytes, n, bytes.length - n);
+                if (r < 0) {
+                    throw new java.io.EOFException("upstream body ended " + (bytes.length - n) + " bytes early");
+                }
+                n += r;
+            }
+            return bytes;
         }
         byte[] bytes = body.readNBytes(max + 1);
         if (bytes.length > max) {
