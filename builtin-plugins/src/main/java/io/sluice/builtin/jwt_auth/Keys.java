@@ -1,15 +1,9 @@
 package io.sluice.builtin.jwt_auth;
 
-import com.auth0.jwk.Jwk;
-import com.auth0.jwk.JwkException;
-import com.auth0.jwk.JwkProvider;
-import com.auth0.jwk.JwkProviderBuilder;
 import com.auth0.jwt.algorithms.Algorithm;
 import com.auth0.jwt.interfaces.ECDSAKeyProvider;
 import com.auth0.jwt.interfaces.RSAKeyProvider;
 
-import java.net.MalformedURLException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyFactory;
 import java.security.PublicKey;
@@ -19,7 +13,6 @@ import java.security.interfaces.RSAPrivateKey;
 import java.security.interfaces.RSAPublicKey;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Turns the configured algorithm and key material into a java-jwt {@link Algorithm}. The algorithm comes from
@@ -61,12 +54,12 @@ final class Keys {
             ECPublicKey k = (ECPublicKey) key;
             return alg.equals("ES256") ? Algorithm.ECDSA256(k, null) : Algorithm.ECDSA384(k, null);
         }
-        JwkProvider jwks = jwks(c);
+        JwksKeys jwks = new JwksKeys(c.jwksUrl().orElseThrow(), c.jwksRefreshPerMinute());
         if (rsa) {
             RSAKeyProvider p = new RSAKeyProvider() {
                 @Override
                 public RSAPublicKey getPublicKeyById(String kid) {
-                    return (RSAPublicKey) fetch(jwks, kid, "RSA");
+                    return (RSAPublicKey) jwks.get(kid, "RSA");
                 }
 
                 @Override
@@ -88,7 +81,7 @@ final class Keys {
         ECDSAKeyProvider p = new ECDSAKeyProvider() {
             @Override
             public ECPublicKey getPublicKeyById(String kid) {
-                return (ECPublicKey) fetch(jwks, kid, "EC");
+                return (ECPublicKey) jwks.get(kid, "EC");
             }
 
             @Override
@@ -102,36 +95,6 @@ final class Keys {
             }
         };
         return alg.equals("ES256") ? Algorithm.ECDSA256(p) : Algorithm.ECDSA384(p);
-    }
-
-    /**
-     * JWKS cached for 10 minutes; an unknown kid makes it fetch again, at most {@code jwks_refresh_per_minute}
-     * times a minute (a flood of made-up kids cannot make the gateway hammer the identity provider).
-     */
-    private static JwkProvider jwks(JwtAuthConfig c) {
-        try {
-            return new JwkProviderBuilder(URI.create(c.jwksUrl().orElseThrow()).toURL())
-                    .cached(100, 10, TimeUnit.MINUTES)
-                    .rateLimited(c.jwksRefreshPerMinute(), 1, TimeUnit.MINUTES)
-                    .timeouts(2000, 2000)
-                    .build();
-        } catch (MalformedURLException | IllegalArgumentException e) {
-            throw new IllegalArgumentException("bad jwks_url: " + e.getMessage(), e);
-        }
-    }
-
-    /** A key from the JWKS, or null (the token is then refused as unverifiable). */
-    private static PublicKey fetch(JwkProvider jwks, String kid, String type) {
-        if (kid == null) {
-            return null;
-        }
-        try {
-            Jwk jwk = jwks.get(kid);
-            PublicKey key = jwk.getPublicKey();
-            return type.equals(key.getAlgorithm()) ? key : null;
-        } catch (JwkException | RuntimeException e) {
-            return null;
-        }
     }
 
     static PublicKey parsePem(String pem, String type) {
