@@ -7,13 +7,15 @@ import io.sluice.plugin.FilterDescriptor;
 import io.sluice.plugin.FilterFactory;
 
 /**
- * {@code transform}: changes request and response headers. Rules apply in the order remove, rename, set, add.
+ * {@code transform}: request and response headers (remove, rename, set, add), the upstream path (a template over
+ * the route's parameters), query parameters (remove, add), and JSON body fields (set, remove, mask). Bodies are
+ * buffered only when a body rule is configured.
  */
 public final class TransformFilterFactory implements FilterFactory {
     static final String NAME = "transform";
-    private static final FilterDescriptor DESCRIPTOR = new FilterDescriptor(NAME, "1.0.0",
+    private static final FilterDescriptor DESCRIPTOR = new FilterDescriptor(NAME, "1.1.0",
             Schemas.load(TransformFilterFactory.class, NAME),
-            "Adds, sets, renames and removes request and response headers.");
+            "Rewrites headers, path, query and JSON body fields of requests and responses.");
 
     @Override
     public FilterDescriptor descriptor() {
@@ -22,7 +24,9 @@ public final class TransformFilterFactory implements FilterFactory {
 
     @Override
     public Filter create(FilterConfig config) {
-        return new TransformFilter(HeaderRules.from(config.object("request")),
-                HeaderRules.from(config.object("response")));
+        var request = config.object("request");
+        var response = config.object("response");
+        return new TransformFilter(HeaderRules.from(request), RequestRewrite.from(request), BodyRules.from(request),
+                HeaderRules.from(response), BodyRules.from(response));
     }
 }

@@ -19,6 +19,24 @@ class TransformConfigTest {
     }
 
     @Test
+    void acceptsPathQueryAndBodyRules() {
+        assertEquals(List.of(), ConfigCheck.problems(factory, """
+                {"request": {"path": "/v2/{id}", "query": {"remove": ["debug"], "add": {"src": "gw"}},
+                             "body": {"set": {"a.b": 1}, "remove": ["c"], "mask": ["card.number"]}},
+                 "response": {"body": {"mask": ["ssn"]}}}"""));
+    }
+
+    @Test
+    void pinsPathAndBodyErrors() {
+        assertEquals(List.of("request.path: does not match the regex pattern ^/"),
+                ConfigCheck.problems(factory, "{\"request\": {\"path\": \"v2\"}}"));
+        assertEquals(List.of("request.body.remove[0]: does not match the regex pattern ^[^.]+(\\.[^.]+)*$"),
+                ConfigCheck.problems(factory, "{\"request\": {\"body\": {\"remove\": [\"a..b\"]}}}"));
+        assertEquals(List.of("response.path: property 'path' is not defined in the schema and the schema does not allow additional properties"),
+                ConfigCheck.problems(factory, "{\"response\": {\"path\": \"/x\"}}"));
+    }
+
+    @Test
     void refusesHeaderInjectionAndBadNames() {
         assertEquals(List.of("request.headers.set.X-A: does not match the regex pattern ^[^\\r\\n]*$"),
                 ConfigCheck.problems(factory, "{\"request\": {\"headers\": {\"set\": {\"X-A\": \"v\\r\\nX-Evil: 1\"}}}}"));
