@@ -19,9 +19,15 @@ final class ConfigWatcher {
     private ConfigWatcher() {
     }
 
-    static void start(Path file, Gateway gateway, PrintStream err) {
+    /**
+     * Watches a file.
+     *
+     * @param loadedStamp the file's {@link #stamp} taken before the config now served was read from it, so an
+     *                    edit made between that read and this call is not missed
+     */
+    static void start(Path file, String loadedStamp, Gateway gateway, PrintStream err) {
         Thread.ofVirtual().name("sluice-config-watch").start(() -> {
-            String last = stamp(file);
+            String last = loadedStamp;
             while (!Thread.currentThread().isInterrupted()) {
                 try {
                     Thread.sleep(1000);
@@ -51,7 +57,7 @@ final class ConfigWatcher {
         });
     }
 
-    private static String stamp(Path file) {
+    static String stamp(Path file) {
         try {
             return Files.getLastModifiedTime(file).toMillis() + ":" + Files.size(file);
         } catch (IOException e) {

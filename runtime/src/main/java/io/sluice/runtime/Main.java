@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.logging.LogManager;
 
 /**
@@ -146,6 +145,7 @@ public final class Main {
         String adminHost = opts.getOrDefault("--admin-host", "127.0.0.1");
         String configFile = opts.get("--config");
         GatewayConfig config = GatewayConfig.EMPTY;
+        String configStamp = configFile == null ? null : ConfigWatcher.stamp(Path.of(configFile));
         if (configFile != null) {
             List<Problem> problems = new ArrayList<>();
             config = load(configFile, problems);
@@ -182,7 +182,7 @@ public final class Main {
         if (configFile != null) {
             out.println("  config: " + configFile + " (version " + server.gateway().current().version() + ", "
                     + config.routes().size() + " routes; reloaded when the file changes)");
-            ConfigWatcher.start(Path.of(configFile), server.gateway(), err);
+            ConfigWatcher.start(Path.of(configFile), configStamp, server.gateway(), err);
         }
         out.flush();
         return -1;
@@ -239,11 +239,6 @@ public final class Main {
         } catch (IOException e) {
             // keep the JDK default
         }
-    }
-
-    /** Keeps {@code main} alive; Helidon's threads are not daemons, this exists for tests. */
-    static void await(CountDownLatch latch) throws InterruptedException {
-        latch.await();
     }
 
     private static final class UsageException extends Exception {
