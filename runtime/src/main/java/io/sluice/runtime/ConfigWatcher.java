@@ -1,8 +1,6 @@
 package io.sluice.runtime;
 
-import io.sluice.registry.config.GatewayConfig;
 import io.sluice.registry.config.Problem;
-import io.sluice.runtime.proxy.Gateway;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -12,8 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Reloads the {@code --config} file when it changes (checked once a second). A file with errors is reported
- * and ignored; the gateway keeps serving the last good config.
+ * Re-imports the {@code --config} file into the registry when it changes (checked once a second), as a new
+ * config version. A file with errors is reported and ignored; the gateway keeps serving the last good config.
  */
 final class ConfigWatcher {
     private ConfigWatcher() {
@@ -25,7 +23,7 @@ final class ConfigWatcher {
      * @param loadedStamp the file's {@link #stamp} taken before the config now served was read from it, so an
      *                    edit made between that read and this call is not missed
      */
-    static void start(Path file, String loadedStamp, Gateway gateway, PrintStream err) {
+    static void start(Path file, String loadedStamp, Node node, PrintStream err) {
         Thread.ofVirtual().name("sluice-config-watch").start(() -> {
             String last = loadedStamp;
             while (!Thread.currentThread().isInterrupted()) {
@@ -40,17 +38,17 @@ final class ConfigWatcher {
                 }
                 last = now;
                 List<Problem> problems = new ArrayList<>();
-                GatewayConfig config = Main.load(file.toString(), problems);
-                if (config == null) {
+                Main.Loaded loaded = Main.load(file.toString(), problems);
+                if (loaded == null) {
                     problems.forEach(p -> err.println(p.format(file.toString())));
                     err.println("sluice: " + file + " has errors; still serving version "
-                            + gateway.current().version());
+                            + node.server().gateway().current().version());
                     continue;
                 }
                 try {
-                    long v = gateway.apply(config).version();
-                    err.println("sluice: " + file + " reloaded as version " + v);
-                } catch (Exception e) {
+                    long v = node.importFile(file.toString(), loaded.document());
+                    err.println("sluice: " + file + " imported as version " + v);
+                } catch (Node.StartException | RuntimeException e) {
                     err.println("sluice: reload failed: " + e.getMessage());
                 }
             }

@@ -1,10 +1,12 @@
 package io.sluice.runtime;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.registry.config.ConfigException;
 import io.sluice.registry.config.ConfigParser;
 import io.sluice.registry.config.GatewayConfig;
 import io.sluice.registry.config.Problem;
 import io.sluice.registry.config.SourceTree;
+import io.sluice.runtime.SluiceServer.Listeners;
 import io.sluice.runtime.proxy.ConfigSnapshot;
 import io.sluice.runtime.upstream.UpstreamClient;
 
@@ -17,6 +19,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.time.Duration;
 import java.util.logging.LogManager;
 
 /**
@@ -26,7 +30,9 @@ public final class Main {
     static final String VERSION = "0.1.0";
     private static final String USAGE = """
             usage: sluice start [--config FILE] [--data-dir DIR] [--proxy-port N] [--admin-port N]
-                                [--proxy-host ADDR] [--admin-host ADDR] [--role standalone]
+                                [--proxy-host ADDR] [--admin-host ADDR]
+                                [--role standalone|control-plane|data-plane]
+                                [--redis redis://HOST:PORT] [--postgres JDBC_URL]
                    sluice validate FILE
                    sluice version
             """;
@@ -80,14 +86,24 @@ public final class Main {
         }
         String file = args[1];
         List<Problem> problems = new ArrayList<>();
-        GatewayConfig config = load(file, problems);
-        if (config == null) {
+        Loaded loaded = load(file, problems);
+        if (loaded == null) {
             problems.forEach(p -> err.println(p.format(file)));
             return 1;
         }
+        GatewayConfig config = loaded.config();
         out.println(file + ": ok (" + config.routes().size() + " routes, " + config.globalPlugins().size()
-                + " global plugins)");
+                + " global plugins, " + config.consumers().size() + " consumers)");
         return 0;
+    }
+
+    /**
+     * A validated config file.
+     *
+     * @param document its content as a JSON tree
+     * @param config   the parsed config
+     */
+    record Loaded(ObjectNode document, GatewayConfig config) {
     }
 
     /**
@@ -95,7 +111,7 @@ public final class Main {
      *
      * @return the config, or null with {@code problems} filled
      */
-    static GatewayConfig load(String file, List<Problem> problems) {
+    static Loaded load(String file, List<Problem> problems) {
         String text;
         try {
             text = Files.readString(Path.of(file));
@@ -116,7 +132,7 @@ public final class Main {
             try (UpstreamClient offline = new UpstreamClient()) {
                 ConfigSnapshot.build(0, config, catalog, offline);
             }
-            return config;
+            return new Loaded((ObjectNode) tree.root(), config);
         } catch (ConfigException e) {
             e.problems().forEach(p -> problems.add(p.line() > 0 ? p : tree.problem(p.path(), p.message())));
             return null;
@@ -127,62 +143,64 @@ public final class Main {
         Map<String, String> opts = options(args, List.of("--config", "--data-dir", "--proxy-port", "--admin-port",
                 "--proxy-host", "--admin-host", "--role", "--redis", "--postgres", "--kafka"));
         String role = opts.getOrDefault("--role", "standalone");
-        if (!role.equals("standalone")) {
-            if (role.equals("control-plane") || role.equals("data-plane")) {
-                throw new UsageException("--role " + role + " is not available in this version (standalone only)");
-            }
+        if (!List.of("standalone", "control-plane", "data-plane").contains(role)) {
             throw new UsageException("--role must be standalone, control-plane or data-plane");
         }
-        for (String external : List.of("--redis", "--postgres", "--kafka")) {
-            if (opts.containsKey(external)) {
-                throw new UsageException(external + " is not available in this version; standalone needs none");
-            }
+        if (opts.containsKey("--kafka")) {
+            throw new UsageException("--kafka is not available in this version");
+        }
+        String redis = opts.get("--redis");
+        if (redis != null && !redis.matches("rediss?://[^\\s]+")) {
+            throw new UsageException("--redis must be redis://HOST:PORT, got '" + redis + "'");
         }
         Path dataDir = Path.of(opts.getOrDefault("--data-dir", ".sluice"));
-        int proxyPort = port(opts, "--proxy-port", 8080);
-        int adminPort = port(opts, "--admin-port", 8081);
-        String proxyHost = opts.getOrDefault("--proxy-host", "0.0.0.0");
-        String adminHost = opts.getOrDefault("--admin-host", "127.0.0.1");
+        Listeners listeners = new Listeners(opts.getOrDefault("--proxy-host", "0.0.0.0"),
+                port(opts, "--proxy-port", 8080), opts.getOrDefault("--admin-host", "127.0.0.1"),
+                port(opts, "--admin-port", 8081), !role.equals("control-plane"));
         String configFile = opts.get("--config");
-        GatewayConfig config = GatewayConfig.EMPTY;
+        if (configFile != null && role.equals("data-plane")) {
+            throw new UsageException("--config is not available on a data plane; import it on the control plane");
+        }
+        Loaded loaded = null;
         String configStamp = configFile == null ? null : ConfigWatcher.stamp(Path.of(configFile));
         if (configFile != null) {
             List<Problem> problems = new ArrayList<>();
-            config = load(configFile, problems);
-            if (config == null) {
+            loaded = load(configFile, problems);
+            if (loaded == null) {
                 problems.forEach(p -> err.println(p.format(configFile)));
                 return 1;
             }
         }
+        Node node;
         try {
-            Files.createDirectories(dataDir);
-        } catch (IOException e) {
-            err.println("sluice: cannot create data dir " + dataDir + ": " + e.getMessage());
-            return 1;
-        }
-        SluiceServer server;
-        try {
-            server = SluiceServer.start(proxyHost, proxyPort, adminHost, adminPort);
-        } catch (RuntimeException e) {
+            node = Node.start(new Node.Options(role, dataDir, listeners, Optional.ofNullable(opts.get("--postgres")),
+                    Optional.ofNullable(redis), Optional.ofNullable(System.getenv("SLUICE_ADMIN_TOKEN")),
+                    Duration.ofMillis(Long.getLong("sluice.poll.ms", 5000))));
+            if (loaded != null) {
+                node.importFile(configFile, loaded.document());
+            }
+        } catch (Node.StartException e) {
             err.println("sluice: cannot start: " + e.getMessage());
             return 1;
         }
-        try {
-            server.gateway().apply(config);
-        } catch (ConfigException e) {
-            server.close();
-            e.problems().forEach(p -> err.println(p.format(configFile)));
-            return 1;
-        }
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "sluice-shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(node::close, "sluice-shutdown"));
+        SluiceServer server = node.server();
         out.println("Sluice " + VERSION + " (" + role + ")");
-        out.println("  proxy:  http://" + proxyHost + ":" + server.proxyPort());
-        out.println("  admin:  http://" + adminHost + ":" + server.adminPort() + "  (/health, /ready)");
+        if (listeners.proxy()) {
+            out.println("  proxy:  http://" + listeners.proxyHost() + ":" + server.proxyPort());
+        }
+        out.println("  admin:  http://" + listeners.adminHost() + ":" + server.adminPort()
+                + (role.equals("data-plane") ? "  (/health, /ready)" : "  (/v1 API, /health, /ready, /openapi.yaml)"));
         out.println("  data:   " + dataDir.toAbsolutePath());
+        out.println("  config: " + node.origin());
+        node.generatedToken().ifPresent(t -> {
+            out.println("  admin token (shown once; also in " + dataDir.resolve("admin-token") + ", mode 0600):");
+            out.println("    " + t);
+        });
         if (configFile != null) {
-            out.println("  config: " + configFile + " (version " + server.gateway().current().version() + ", "
-                    + config.routes().size() + " routes; reloaded when the file changes)");
-            ConfigWatcher.start(Path.of(configFile), configStamp, server.gateway(), err);
+            out.println("  file:   " + configFile + " (imported as version " + server.gateway().current().version()
+                    + "; re-imported when it changes)");
+            ConfigWatcher.start(Path.of(configFile), configStamp, node, err);
         }
         out.flush();
         return -1;

@@ -1,8 +1,11 @@
 package io.sluice.runtime;
 
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.ErrorHandling;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http1.Http1Config;
 import io.sluice.runtime.proxy.Gateway;
@@ -11,6 +14,8 @@ import io.sluice.runtime.proxy.ProxyHandler;
 import io.sluice.runtime.upstream.UpstreamClient;
 
 import java.time.Duration;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
 
 /**
  * The running data plane: the proxy listener and the admin listener (health, readiness) on one Helidon
@@ -19,17 +24,22 @@ import java.time.Duration;
 public final class SluiceServer implements AutoCloseable {
     /** Largest request head accepted; larger is answered 431. */
     public static final int MAX_HEADERS_BYTES = 32 * 1024;
+    /** Largest admin request body (filter jars are uploaded through it). */
+    public static final long MAX_ADMIN_BODY_BYTES = 64L * 1024 * 1024;
 
     private final Gateway gateway;
     private final WebServer server;
 
-    private SluiceServer(Gateway gateway, WebServer server) {
+    private final boolean proxy;
+
+    private SluiceServer(Gateway gateway, WebServer server, boolean proxy) {
         this.gateway = gateway;
         this.server = server;
+        this.proxy = proxy;
     }
 
     /**
-     * Starts listening.
+     * Starts the proxy and a plain admin listener (health, readiness), no admin API. For tests and tools.
      *
      * @param proxyHost proxy bind address
      * @param proxyPort proxy port (0 = any free)
@@ -38,7 +48,46 @@ public final class SluiceServer implements AutoCloseable {
      * @return the running server
      */
     public static SluiceServer start(String proxyHost, int proxyPort, String adminHost, int adminPort) {
-        Gateway gateway = new Gateway(FilterCatalog.builtins(), new UpstreamClient());
+        return start(new Listeners(proxyHost, proxyPort, adminHost, adminPort, true),
+                new Gateway(FilterCatalog.builtins(), new UpstreamClient()), Optional.empty(), Optional.empty());
+    }
+
+    /**
+     * Where to listen.
+     *
+     * @param proxyHost proxy bind address
+     * @param proxyPort proxy port (0 = any free)
+     * @param adminHost admin bind address
+     * @param adminPort admin port (0 = any free)
+     * @param proxy     whether to run the proxy listener at all (a control plane does not)
+     */
+    public record Listeners(String proxyHost, int proxyPort, String adminHost, int adminPort, boolean proxy) {
+    }
+
+    /**
+     * Starts listening.
+     *
+     * @param listeners addresses
+     * @param gateway   the gateway the proxy serves (closed with the server)
+     * @param adminApi  the admin API served under {@code /v1} on the admin listener, if this node has one
+     * @param ready     readiness other than "a config is loaded" (a control plane: its store answers)
+     * @return the running server
+     */
+    public static SluiceServer start(Listeners listeners, Gateway gateway, Optional<HttpService> adminApi,
+                                     Optional<BooleanSupplier> ready) {
+        BooleanSupplier isReady = ready.orElse(gateway::loaded);
+        HttpRouting.Builder admin = HttpRouting.builder()
+                .get("/health", (req, res) -> {
+                    res.header(HeaderNames.CONTENT_TYPE, "application/json");
+                    res.send("{\"status\":\"UP\"}");
+                })
+                .get("/ready", (req, res) -> {
+                    boolean ok = isReady.getAsBoolean();
+                    res.status(ok ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503);
+                    res.header(HeaderNames.CONTENT_TYPE, "application/json");
+                    res.send("{\"ready\":" + ok + ",\"version\":" + gateway.current().version() + "}");
+                });
+        adminApi.ifPresent(admin::register);
         Http1Config http1 = Http1Config.builder()
                 .maxHeadersSize(MAX_HEADERS_BYTES)
                 .maxPrologueLength(8192)
@@ -48,27 +97,23 @@ public final class SluiceServer implements AutoCloseable {
                 .validateRequestHostHeader(false)
                 .validatePath(true)
                 .build();
-        WebServer server = WebServer.builder()
-                .host(proxyHost)
-                .port(proxyPort)
+        WebServerConfig.Builder b = WebServer.builder()
                 .addProtocol(http1)
-                .directHandlers(ProtocolErrors.handlers())
-                .errorHandling(ErrorHandling.builder().includeEntity(true).build())
-                .shutdownGracePeriod(Duration.ofSeconds(5))
-                .routing(r -> r.any(new ProxyHandler(gateway)))
-                .putSocket("admin", s -> s.host(adminHost).port(adminPort)
-                        .routing(HttpRouting.builder()
-                                .get("/health", (req, res) -> {
-                                    res.header(HeaderNames.CONTENT_TYPE, "application/json");
-                                    res.send("{\"status\":\"UP\"}");
-                                })
-                                .get("/ready", (req, res) -> {
-                                    res.header(HeaderNames.CONTENT_TYPE, "application/json");
-                                    res.send("{\"ready\":true,\"version\":" + gateway.current().version() + "}");
-                                })))
-                .build()
-                .start();
-        return new SluiceServer(gateway, server);
+                .shutdownGracePeriod(Duration.ofSeconds(5));
+        if (listeners.proxy()) {
+            b.host(listeners.proxyHost())
+                    .port(listeners.proxyPort())
+                    .directHandlers(ProtocolErrors.handlers())
+                    .errorHandling(ErrorHandling.builder().includeEntity(true).build())
+                    .routing(r -> r.any(new ProxyHandler(gateway)))
+                    .putSocket("admin", s -> s.host(listeners.adminHost()).port(listeners.adminPort())
+                            .maxPayloadSize(MAX_ADMIN_BODY_BYTES)
+                            .routing(admin));
+        } else {
+            b.host(listeners.adminHost()).port(listeners.adminPort()).maxPayloadSize(MAX_ADMIN_BODY_BYTES)
+                    .routing(admin);
+        }
+        return new SluiceServer(gateway, b.build().start(), listeners.proxy());
     }
 
     /**
@@ -82,14 +127,14 @@ public final class SluiceServer implements AutoCloseable {
      * @return the bound proxy port
      */
     public int proxyPort() {
-        return server.port();
+        return proxy ? server.port() : -1;
     }
 
     /**
      * @return the bound admin port
      */
     public int adminPort() {
-        return server.port("admin");
+        return proxy ? server.port("admin") : server.port();
     }
 
     @Override

@@ -8,6 +8,8 @@ import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import io.sluice.plugin.FilterDescriptor;
+import io.sluice.registry.config.GatewayConfig.ApiKeySpec;
+import io.sluice.registry.config.GatewayConfig.ConsumerSpec;
 import io.sluice.registry.config.GatewayConfig.OnError;
 import io.sluice.registry.config.GatewayConfig.PluginEntry;
 import io.sluice.registry.config.GatewayConfig.RouteSpec;
@@ -88,10 +90,39 @@ public final class ConfigParser {
             routes.add(route(tree, routesNode.get(i), "routes[" + i + "]", problems));
         }
         checkConflicts(tree, routes, problems);
+        List<ConsumerSpec> consumers = consumers(tree, root.path("consumers"), problems);
         if (!problems.isEmpty()) {
             throw sorted(problems);
         }
-        return new GatewayConfig(List.copyOf(globals), List.copyOf(routes));
+        return new GatewayConfig(List.copyOf(globals), List.copyOf(routes), consumers);
+    }
+
+    private static List<ConsumerSpec> consumers(SourceTree tree, JsonNode list, List<Problem> problems) {
+        List<ConsumerSpec> out = new ArrayList<>();
+        Map<String, Integer> ids = new HashMap<>();
+        Map<String, String> keyOwners = new HashMap<>();
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode c = list.get(i);
+            String id = c.get("id").asText();
+            Integer prev = ids.putIfAbsent(id, i);
+            if (prev != null) {
+                problems.add(tree.problem("consumers[" + i + "].id", "duplicate consumer id '" + id
+                        + "' (also consumers[" + prev + "])").asConflict());
+            }
+            List<ApiKeySpec> keys = new ArrayList<>();
+            JsonNode k = c.path("api_keys");
+            for (int j = 0; j < k.size(); j++) {
+                ApiKeySpec key = new ApiKeySpec(k.get(j).get("id").asText(), k.get(j).get("hash").asText());
+                String owner = keyOwners.putIfAbsent(key.hash(), id);
+                if (owner != null) {
+                    problems.add(tree.problem("consumers[" + i + "].api_keys[" + j + "].hash",
+                            "the same key is already registered for consumer '" + owner + "'").asConflict());
+                }
+                keys.add(key);
+            }
+            out.add(new ConsumerSpec(id, strings(c.path("tags"), false), List.copyOf(keys)));
+        }
+        return List.copyOf(out);
     }
 
     private RouteSpec route(SourceTree tree, JsonNode r, String path, List<Problem> problems) {
@@ -163,7 +194,7 @@ public final class ConfigParser {
             Integer prev = ids.putIfAbsent(r.id(), i);
             if (prev != null) {
                 problems.add(tree.problem("routes[" + i + "].id", "duplicate route id '" + r.id()
-                        + "' (also routes[" + prev + "])"));
+                        + "' (also routes[" + prev + "])").asConflict());
                 continue;
             }
             List<String> hosts = r.hosts().isEmpty() ? List.of("*") : r.hosts();
@@ -176,7 +207,7 @@ public final class ConfigParser {
                         if (owner != null && !owner.equals(r.id())) {
                             problems.add(tree.problem("routes[" + i + "].paths[" + p + "]", "conflicts with route '"
                                     + owner + "': same path" + ("*".equals(m) ? "" : ", method " + m)
-                                    + ("*".equals(h) ? "" : ", host " + h)));
+                                    + ("*".equals(h) ? "" : ", host " + h)).asConflict());
                         }
                     }
                 }

@@ -6,16 +6,36 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The whole declarative config: global plugins and routes. Immutable; produced only by {@link ConfigParser},
+ * The whole declarative config: global plugins, routes and consumers. Immutable; produced only by {@link ConfigParser},
  * so every instance has been validated.
  *
  * @param globalPlugins run on every route before the route's own plugins
  * @param routes        the routes
+ * @param consumers     API consumers and their (hashed) credentials
  */
-public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> routes) {
+public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> routes, List<ConsumerSpec> consumers) {
 
     /** An empty config: no routes. */
-    public static final GatewayConfig EMPTY = new GatewayConfig(List.of(), List.of());
+    public static final GatewayConfig EMPTY = new GatewayConfig(List.of(), List.of(), List.of());
+
+    /**
+     * An API consumer: a client application the gateway knows.
+     *
+     * @param id      unique id, passed upstream as {@code X-Consumer-Id}
+     * @param tags    free labels
+     * @param apiKeys its API keys, hashed
+     */
+    public record ConsumerSpec(String id, List<String> tags, List<ApiKeySpec> apiKeys) {
+    }
+
+    /**
+     * An API key as stored: never the key itself.
+     *
+     * @param id   public id of the key (to revoke it)
+     * @param hash {@code sha256:<64 hex>} of the key
+     */
+    public record ApiKeySpec(String id, String hash) {
+    }
 
     /**
      * @param id          unique route id

@@ -16,6 +16,7 @@ public final class Gateway implements AutoCloseable {
     private final UpstreamClient client;
     private final AtomicReference<ConfigSnapshot> current;
     private final Object writeLock = new Object();
+    private volatile boolean loaded;
 
     /**
      * A gateway with no routes yet (version 0).
@@ -51,11 +52,35 @@ public final class Gateway implements AutoCloseable {
      */
     public ConfigSnapshot apply(GatewayConfig config) throws ConfigException {
         synchronized (writeLock) {
-            ConfigSnapshot next = ConfigSnapshot.build(current.get().version() + 1, config, catalog, client);
+            return apply(current.get().version() + 1, config);
+        }
+    }
+
+    /**
+     * Builds and swaps in a config with the version number the registry gave it. On failure nothing changes.
+     *
+     * @param version the config version
+     * @param config  a validated config
+     * @return the new snapshot
+     * @throws ConfigException if a filter refused its config
+     */
+    public ConfigSnapshot apply(long version, GatewayConfig config) throws ConfigException {
+        synchronized (writeLock) {
+            ConfigSnapshot next = ConfigSnapshot.build(version, config, catalog, client);
             current.set(next);
+            loaded = true;
             client.retainOnly(next.pools());
             return next;
         }
+    }
+
+    /**
+     * Whether a config has been applied (readiness).
+     *
+     * @return true once any config was applied
+     */
+    public boolean loaded() {
+        return loaded;
     }
 
     /**

@@ -1,0 +1,802 @@
+package io.sluice.registry.admin;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.sluice.registry.admin.AdminAuth.Principal;
+import io.sluice.registry.admin.Registry.Change;
+import io.sluice.registry.admin.Registry.Committed;
+import io.sluice.registry.config.ConfigException;
+import io.sluice.registry.config.Problem;
+import io.sluice.registry.config.SourceTree;
+import io.sluice.registry.store.AuditEntry;
+import io.sluice.registry.store.ConfigVersion;
+import io.sluice.registry.store.FilterRecord;
+import io.sluice.registry.store.Store;
+import io.sluice.registry.store.StoreUnavailableException;
+import io.sluice.registry.store.TokenRecord;
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.Yaml;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The admin API ({@code /v1/**}) on the admin listener. Every request is authenticated by bearer token and
+ * checked against its role; every change, and every refused request, is written to the audit log. Writes go
+ * through {@link Registry}, which validates the whole resulting config before committing a new version.
+ * The contract is ADMIN-API.md; the details are in {@code openapi.yaml}, served at {@code /openapi.yaml}.
+ */
+public final class AdminApi implements HttpService {
+    private static final Logger LOG = Logger.getLogger(AdminApi.class.getName());
+    private static final ObjectMapper MAPPER = Registry.mapper();
+    private static final String JSON = "application/json";
+    /** Response header carrying the config version a write created. */
+    public static final String VERSION_HEADER = "Sluice-Config-Version";
+
+    /** What an endpoint needs. */
+    enum Need {
+        READ, READ_TOKENS, WRITE_CONFIG, WRITE_FILTERS, WRITE_TOKENS
+    }
+
+    private static final Map<Role, Set<Need>> GRANTS = Map.of(
+            Role.PLATFORM, EnumSet.allOf(Need.class),
+            Role.DEVELOPER, EnumSet.of(Need.READ, Need.WRITE_FILTERS),
+            Role.AUDITOR, EnumSet.of(Need.READ, Need.READ_TOKENS));
+
+    private final Registry registry;
+    private final AdminAuth auth;
+    private final Store store;
+
+    /**
+     * @param registry config logic
+     * @param auth     token checks
+     */
+    public AdminApi(Registry registry, AdminAuth auth) {
+        this.registry = registry;
+        this.auth = auth;
+        this.store = registry.store();
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/openapi.yaml", (req, res) -> {
+            res.header(HeaderNames.CONTENT_TYPE, "application/yaml");
+            res.send(openApi());
+        });
+        rules.get("/v1/routes", handler(Need.READ, this::listRoutes))
+                .get("/v1/routes/{id}", handler(Need.READ, this::getRoute))
+                .put("/v1/routes/{id}", handler(Need.WRITE_CONFIG, this::putRoute))
+                .delete("/v1/routes/{id}", handler(Need.WRITE_CONFIG, this::deleteRoute))
+                .get("/v1/global-plugins", handler(Need.READ, this::getGlobalPlugins))
+                .put("/v1/global-plugins", handler(Need.WRITE_CONFIG, this::putGlobalPlugins))
+                .get("/v1/consumers", handler(Need.READ, this::listConsumers))
+                .get("/v1/consumers/{id}", handler(Need.READ, this::getConsumer))
+                .put("/v1/consumers/{id}", handler(Need.WRITE_CONFIG, this::putConsumer))
+                .delete("/v1/consumers/{id}", handler(Need.WRITE_CONFIG, this::deleteConsumer))
+                .post("/v1/consumers/{id}/api-keys", handler(Need.WRITE_CONFIG, this::addApiKey))
+                .delete("/v1/consumers/{id}/api-keys/{key}", handler(Need.WRITE_CONFIG, this::deleteApiKey))
+                .get("/v1/filters", handler(Need.READ, this::listFilters))
+                .get("/v1/filters/{name}", handler(Need.READ, this::getFilter))
+                .get("/v1/filters/{name}/versions/{version}", handler(Need.READ, this::getFilterVersion))
+                .delete("/v1/filters/{name}/versions/{version}", handler(Need.WRITE_FILTERS, this::deleteFilter))
+                .get("/v1/config", handler(Need.READ, this::getConfig))
+                .get("/v1/config/versions", handler(Need.READ, this::listVersions))
+                .get("/v1/config/versions/{version}", handler(Need.READ, this::getVersion))
+                .post("/v1/config/rollback", handler(Need.WRITE_CONFIG, this::rollback))
+                .get("/v1/config/export", handler(Need.READ, this::export))
+                .post("/v1/config/import", handler(Need.WRITE_CONFIG, this::importConfig))
+                .get("/v1/tokens", handler(Need.READ_TOKENS, this::listTokens))
+                .post("/v1/tokens", handler(Need.WRITE_TOKENS, this::createToken))
+                .get("/v1/audit", handler(Need.READ, this::listAudit))
+                .any("/v1/*", (req, res) -> send(res, error(new ApiError(404, "not_found",
+                        "no admin endpoint " + req.prologue().method().text() + " " + req.path().path()))));
+    }
+
+    // ---- plumbing
+
+    /** A parsed request with its caller. */
+    record Call(ServerRequest req, Principal who) {
+        String param(String name) {
+            return req.path().pathParameters().get(name);
+        }
+
+        Optional<String> query(String name) {
+            return req.query().first(name).asOptional();
+        }
+
+        String bodyText() {
+            try (InputStream in = req.content().inputStream()) {
+                return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        JsonNode bodyJson() {
+            String text = bodyText();
+            if (text.isBlank()) {
+                throw new ApiError(400, "invalid_json", "the request needs a JSON body");
+            }
+            try {
+                return MAPPER.readTree(text);
+            } catch (JsonProcessingException e) {
+                throw new ApiError(400, "invalid_json", "body is not JSON: " + e.getOriginalMessage()
+                        + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
+            }
+        }
+
+        ObjectNode bodyObject() {
+            JsonNode n = bodyJson();
+            if (n instanceof ObjectNode o) {
+                return o;
+            }
+            throw new ApiError(400, "invalid_json", "the body must be a JSON object");
+        }
+    }
+
+    /** What an endpoint answers. */
+    record Reply(int status, String contentType, String body, Optional<Long> version, String summary) {
+        static Reply json(int status, JsonNode body) {
+            return new Reply(status, JSON, body.toString(), Optional.empty(), "");
+        }
+
+        static Reply committed(int status, JsonNode body, Committed c) {
+            return new Reply(status, JSON, body.toString(), Optional.of(c.version().version()),
+                    c.version().summary());
+        }
+
+        static Reply noContent(Committed c) {
+            return new Reply(204, JSON, "", Optional.of(c.version().version()), c.version().summary());
+        }
+    }
+
+    @FunctionalInterface
+    interface Endpoint {
+        Reply handle(Call call);
+    }
+
+    private io.helidon.webserver.http.Handler handler(Need need, Endpoint endpoint) {
+        return (req, res) -> {
+            String action = req.prologue().method().text() + " " + req.path().path();
+            boolean write = !"GET".equals(req.prologue().method().text());
+            Principal who = null;
+            Reply reply;
+            try {
+                who = auth.authenticate(req.headers().first(HeaderNames.AUTHORIZATION));
+                if (!GRANTS.get(who.role()).contains(need)) {
+                    throw new ApiError(403, "forbidden", "role " + who.role().wire() + " may not " + action);
+                }
+                reply = endpoint.handle(new Call(req, who));
+            } catch (ApiError e) {
+                reply = error(e);
+            } catch (StoreUnavailableException e) {
+                LOG.log(Level.WARNING, "admin request failed: store unavailable: " + e.getMessage());
+                reply = error(new ApiError(503, "store_unavailable",
+                        "the config store is unavailable; nothing was changed; try again later"));
+            } catch (RuntimeException e) {
+                LOG.log(Level.SEVERE, "admin request failed: " + action, e);
+                reply = error(new ApiError(500, "internal_error", "unexpected error; see the gateway log"));
+            }
+            if (write || reply.status() == 401 || reply.status() == 403) {
+                audit(who, action, reply);
+            }
+            if (reply.status() == 401) {
+                res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"sluice-admin\"");
+            }
+            if (reply.status() == 503) {
+                res.header(HeaderNames.RETRY_AFTER, "5");
+            }
+            reply.version().ifPresent(v -> res.header(VERSION_HEADER, Long.toString(v)));
+            send(res, reply);
+        };
+    }
+
+    private void audit(Principal who, String action, Reply reply) {
+        String message = reply.status() < 400 ? (reply.summary().isEmpty() ? "ok" : reply.summary())
+                : errorMessage(reply);
+        try {
+            store.audit(new AuditEntry(0, Instant.now(), who == null ? "anonymous" : who.name(),
+                    Optional.ofNullable(who).map(p -> p.role().wire()), action, reply.status(), reply.version(),
+                    message));
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "cannot write audit entry for " + action + ": " + e.getMessage());
+        }
+    }
+
+    private static String errorMessage(Reply reply) {
+        try {
+            JsonNode n = MAPPER.readTree(reply.body());
+            return n.path("error").asText() + ": " + n.path("message").asText();
+        } catch (JsonProcessingException e) {
+            return "status " + reply.status();
+        }
+    }
+
+    private static void send(ServerResponse res, Reply reply) {
+        res.status(Status.create(reply.status()));
+        if (reply.status() == 204) {
+            res.send();
+            return;
+        }
+        res.header(HeaderNames.CONTENT_TYPE, reply.contentType());
+        res.send(reply.body().getBytes(StandardCharsets.UTF_8));
+    }
+
+    static Reply error(ApiError e) {
+        ObjectNode body = MAPPER.createObjectNode();
+        body.put("error", e.code());
+        body.put("message", e.getMessage());
+        if (!e.details().isEmpty()) {
+            ArrayNode details = body.putArray("details");
+            for (Problem p : e.details()) {
+                ObjectNode d = details.addObject();
+                d.put("path", p.path());
+                d.put("message", p.message());
+                if (p.line() > 0) {
+                    d.put("line", p.line());
+                }
+            }
+        }
+        return Reply.json(e.status(), body);
+    }
+
+    private static ApiError notFound(String what) {
+        return new ApiError(404, "not_found", what + " does not exist");
+    }
+
+    // ---- routes
+
+    private Reply listRoutes(Call call) {
+        Registry.Current cur = registry.current();
+        ObjectNode body = MAPPER.createObjectNode();
+        body.put("version", cur.version());
+        body.set("routes", Registry.array(cur.document(), "routes"));
+        return Reply.json(200, body);
+    }
+
+    private Reply getRoute(Call call) {
+        ArrayNode routes = Registry.array(registry.current().document(), "routes");
+        int i = Registry.indexOf(routes, call.param("id")).orElseThrow(() -> notFound("route " + call.param("id")));
+        return Reply.json(200, routes.get(i));
+    }
+
+    private Reply putRoute(Call call) {
+        String id = call.param("id");
+        ObjectNode route = call.bodyObject();
+        JsonNode bodyId = route.get("id");
+        if (bodyId != null && !id.equals(bodyId.asText())) {
+            throw new ApiError(400, "invalid_config", "the body's id differs from the path's",
+                    List.of(new Problem("id", 0, "must equal '" + id + "' (the id in the path)")));
+        }
+        ObjectNode stored = MAPPER.createObjectNode();
+        stored.put("id", id);
+        route.properties().forEach(e -> {
+            if (!e.getKey().equals("id")) {
+                stored.set(e.getKey(), e.getValue());
+            }
+        });
+        boolean[] created = new boolean[1];
+        int[] index = new int[1];
+        Committed c = registry.change(call.who().name(), call.who().role(), "put route " + id, doc -> {
+            ArrayNode routes = Registry.array(doc, "routes");
+            Optional<Integer> at = Registry.indexOf(routes, id);
+            created[0] = at.isEmpty();
+            index[0] = at.orElse(routes.size());
+            if (at.isPresent()) {
+                routes.set(at.get(), stored);
+            } else {
+                routes.add(stored);
+            }
+            return doc;
+        }, e -> Registry.invalid(e, path -> relativeTo(path, "routes[" + index[0] + "]")));
+        return Reply.committed(created[0] ? 201 : 200, stored, c);
+    }
+
+    private Reply deleteRoute(Call call) {
+        String id = call.param("id");
+        Committed c = registry.change(call.who().name(), call.who().role(), "delete route " + id, doc -> {
+            ArrayNode routes = Registry.array(doc, "routes");
+            routes.remove(Registry.indexOf(routes, id).orElseThrow(() -> notFound("route " + id)));
+            return doc;
+        }, e -> Registry.invalid(e, p -> p));
+        return Reply.noContent(c);
+    }
+
+    // rewrites "routes[3].plugins[0].name" to "plugins[0].name" for the route at index 3
+    private static String relativeTo(String path, String prefix) {
+        if (path.equals(prefix)) {
+            return "";
+        }
+        if (path.startsWith(prefix + ".")) {
+            return path.substring(prefix.length() + 1);
+        }
+        return path;
+    }
+
+    // ---- global plugins
+
+    private Reply getGlobalPlugins(Call call) {
+        ObjectNode body = MAPPER.createObjectNode();
+        body.set("plugins", Registry.array(registry.current().document(), "global_plugins"));
+        return Reply.json(200, body);
+    }
+
+    private Reply putGlobalPlugins(Call call) {
+        ObjectNode body = call.bodyObject();
+        JsonNode plugins = body.get("plugins");
+        if (!(plugins instanceof ArrayNode) || body.size() != 1) {
+            throw new ApiError(400, "invalid_config", "the body must be {\"plugins\": [...]}",
+                    List.of(new Problem("plugins", 0, "required: an array of plugin entries")));
+        }
+        Committed c = registry.change(call.who().name(), call.who().role(), "put global plugins", doc -> {
+            doc.set("global_plugins", plugins);
+            return doc;
+        }, e -> Registry.invalid(e, p -> p.startsWith("global_plugins") ? "plugins" + p.substring(14) : p));
+        return Reply.committed(200, body, c);
+    }
+
+    // ---- consumers
+
+    private static ObjectNode publicConsumer(JsonNode c) {
+        ObjectNode out = MAPPER.createObjectNode();
+        out.put("id", c.path("id").asText());
+        out.set("tags", c.has("tags") ? c.get("tags") : MAPPER.createArrayNode());
+        ArrayNode keys = out.putArray("api_keys");
+        c.path("api_keys").forEach(k -> keys.addObject().put("id", k.path("id").asText()));
+        return out;
+    }
+
+    private Reply listConsumers(Call call) {
+        ObjectNode body = MAPPER.createObjectNode();
+        ArrayNode out = body.putArray("consumers");
+        Registry.array(registry.current().document(), "consumers").forEach(c -> out.add(publicConsumer(c)));
+        return Reply.json(200, body);
+    }
+
+    private Reply getConsumer(Call call) {
+        ArrayNode consumers = Registry.array(registry.current().document(), "consumers");
+        int i = Registry.indexOf(consumers, call.param("id"))
+                .orElseThrow(() -> notFound("consumer " + call.param("id")));
+        return Reply.json(200, publicConsumer(consumers.get(i)));
+    }
+
+    private Reply putConsumer(Call call) {
+        String id = call.param("id");
+        ObjectNode body = call.bodyObject();
+        if (body.has("api_keys")) {
+            throw new ApiError(400, "invalid_config", "API keys are created with POST /v1/consumers/{id}/api-keys",
+                    List.of(new Problem("api_keys", 0, "not allowed here")));
+        }
+        if (body.has("id") && !id.equals(body.get("id").asText())) {
+            throw new ApiError(400, "invalid_config", "the body's id differs from the path's",
+                    List.of(new Problem("id", 0, "must equal '" + id + "' (the id in the path)")));
+        }
+        boolean[] created = new boolean[1];
+        int[] index = new int[1];
+        ObjectNode[] result = new ObjectNode[1];
+        Committed c = registry.change(call.who().name(), call.who().role(), "put consumer " + id, doc -> {
+            ArrayNode consumers = Registry.array(doc, "consumers");
+            Optional<Integer> at = Registry.indexOf(consumers, id);
+            created[0] = at.isEmpty();
+            index[0] = at.orElse(consumers.size());
+            ObjectNode stored = MAPPER.createObjectNode();
+            stored.put("id", id);
+            body.properties().forEach(e -> {
+                if (!e.getKey().equals("id")) {
+                    stored.set(e.getKey(), e.getValue());
+                }
+            });
+            at.ifPresent(i -> {
+                if (consumers.get(i).has("api_keys")) {
+                    stored.set("api_keys", consumers.get(i).get("api_keys"));
+                }
+            });
+            if (at.isPresent()) {
+                consumers.set(at.get(), stored);
+            } else {
+                consumers.add(stored);
+            }
+            result[0] = stored;
+            return doc;
+        }, e -> Registry.invalid(e, path -> relativeTo(path, "consumers[" + index[0] + "]")));
+        return Reply.committed(created[0] ? 201 : 200, publicConsumer(result[0]), c);
+    }
+
+    private Reply deleteConsumer(Call call) {
+        String id = call.param("id");
+        Committed c = registry.change(call.who().name(), call.who().role(), "delete consumer " + id, doc -> {
+            ArrayNode consumers = Registry.array(doc, "consumers");
+            consumers.remove(Registry.indexOf(consumers, id).orElseThrow(() -> notFound("consumer " + id)));
+            return doc;
+        }, e -> Registry.invalid(e, p -> p));
+        return Reply.noContent(c);
+    }
+
+    private Reply addApiKey(Call call) {
+        String id = call.param("id");
+        String key = Secrets.generate("sk_");
+        String keyId = Secrets.id();
+        Committed c = registry.change(call.who().name(), call.who().role(), "add api key " + keyId + " to consumer "
+                + id, doc -> {
+                    ArrayNode consumers = Registry.array(doc, "consumers");
+                    int i = Registry.indexOf(consumers, id).orElseThrow(() -> notFound("consumer " + id));
+                    ObjectNode consumer = (ObjectNode) consumers.get(i);
+                    ArrayNode keys = Registry.array(consumer, "api_keys");
+                    keys.addObject().put("id", keyId).put("hash", Secrets.hash(key));
+                    return doc;
+                }, e -> Registry.invalid(e, p -> p));
+        ObjectNode body = MAPPER.createObjectNode();
+        body.put("id", keyId);
+        body.put("key", key);
+        body.put("consumer", id);
+        return Reply.committed(201, body, c);
+    }
+
+    private Reply deleteApiKey(Call call) {
+        String id = call.param("id");
+        String keyId = call.param("key");
+        Committed c = registry.change(call.who().name(), call.who().role(), "revoke api key " + keyId
+                + " of consumer " + id, doc -> {
+                    ArrayNode consumers = Registry.array(doc, "consumers");
+                    int i = Registry.indexOf(consumers, id).orElseThrow(() -> notFound("consumer " + id));
+                    ArrayNode keys = Registry.array((ObjectNode) consumers.get(i), "api_keys");
+                    keys.remove(Registry.indexOf(keys, keyId).orElseThrow(() -> notFound("api key " + keyId)));
+                    if (keys.isEmpty()) {
+                        ((ObjectNode) consumers.get(i)).remove("api_keys");
+                    }
+                    return doc;
+                }, e -> Registry.invalid(e, p -> p));
+        return Reply.noContent(c);
+    }
+
+    // ---- filters (metadata; uploads arrive with the hot-loading work)
+
+    private static ObjectNode filterJson(FilterRecord f, boolean withSchema) {
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("name", f.name());
+        n.put("version", f.version());
+        n.put("kind", f.kind());
+        n.put("sha256", f.sha256());
+        n.put("created_at", f.createdAt().toString());
+        n.put("created_by", f.createdBy());
+        if (withSchema) {
+            try {
+                n.set("schema", MAPPER.readTree(f.schemaJson()));
+            } catch (JsonProcessingException e) {
+                n.put("schema", f.schemaJson());
+            }
+        }
+        return n;
+    }
+
+    private Reply listFilters(Call call) {
+        ObjectNode body = MAPPER.createObjectNode();
+        ArrayNode out = body.putArray("filters");
+        store.filters().forEach(f -> out.add(filterJson(f, false)));
+        return Reply.json(200, body);
+    }
+
+    private Reply getFilter(Call call) {
+        String name = call.param("name");
+        List<FilterRecord> versions = store.filters().stream().filter(f -> f.name().equals(name)).toList();
+        if (versions.isEmpty()) {
+            throw notFound("filter " + name);
+        }
+        ObjectNode body = MAPPER.createObjectNode();
+        body.put("name", name);
+        body.put("latest", versions.getLast().version());
+        ArrayNode out = body.putArray("versions");
+        versions.forEach(f -> out.add(filterJson(f, false)));
+        return Reply.json(200, body);
+    }
+
+    private Reply getFilterVersion(Call call) {
+        FilterRecord f = store.filter(call.param("name"), call.param("version"))
+                .orElseThrow(() -> notFound("filter " + call.param("name") + " version " + call.param("version")));
+        return Reply.json(200, filterJson(f, true));
+    }
+
+    private Reply deleteFilter(Call call) {
+        String name = call.param("name");
+        String version = call.param("version");
+        store.filter(name, version).orElseThrow(() -> notFound("filter " + name + " version " + version));
+        List<String> users = usersOf(registry.current().document(), name, version);
+        if (!users.isEmpty()) {
+            throw new ApiError(409, "filter_in_use", "filter " + name + " " + version + " is used by "
+                    + String.join(", ", users) + "; detach it first");
+        }
+        store.deleteFilter(name, version);
+        return new Reply(204, JSON, "", Optional.empty(), "deleted filter " + name + " " + version);
+    }
+
+    private static List<String> usersOf(ObjectNode doc, String name, String version) {
+        List<String> users = new ArrayList<>();
+        doc.path("global_plugins").forEach(p -> {
+            if (uses(p, name, version)) {
+                users.add("global_plugins");
+            }
+        });
+        doc.path("routes").forEach(r -> r.path("plugins").forEach(p -> {
+            if (uses(p, name, version)) {
+                users.add("route " + r.path("id").asText());
+            }
+        }));
+        return users;
+    }
+
+    private static boolean uses(JsonNode plugin, String name, String version) {
+        return name.equals(plugin.path("name").asText()) && version.equals(plugin.path("version").asText());
+    }
+
+    // ---- config versions
+
+    private static ObjectNode versionJson(ConfigVersion v) {
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("version", v.version());
+        n.put("author", v.author());
+        n.put("role", v.role());
+        n.put("created_at", v.createdAt().toString());
+        n.put("summary", v.summary());
+        return n;
+    }
+
+    private Reply getConfig(Call call) {
+        Registry.Current cur = registry.current();
+        ObjectNode body = MAPPER.createObjectNode();
+        body.put("version", cur.version());
+        if (cur.stored() != null) {
+            body.put("updated_at", cur.stored().createdAt().toString());
+            body.put("author", cur.stored().author());
+            body.put("summary", cur.stored().summary());
+        } else {
+            body.putNull("updated_at");
+        }
+        return Reply.json(200, body);
+    }
+
+    private Reply listVersions(Call call) {
+        int limit = intQuery(call, "limit", 100, 1, Store.KEPT_VERSIONS);
+        ObjectNode body = MAPPER.createObjectNode();
+        ArrayNode out = body.putArray("versions");
+        store.history(limit).forEach(v -> out.add(versionJson(v)));
+        return Reply.json(200, body);
+    }
+
+    private Reply getVersion(Call call) {
+        long n = parseVersion(call.param("version"), "version");
+        ConfigVersion v = store.version(n).orElseThrow(() -> notFound("config version " + n));
+        ObjectNode body = versionJson(v);
+        body.set("config", Registry.document(v.content()));
+        return Reply.json(200, body);
+    }
+
+    private Reply rollback(Call call) {
+        JsonNode target = call.bodyObject().get("version");
+        if (target == null || !target.canConvertToLong() || !target.isIntegralNumber() || target.asLong() < 1) {
+            throw new ApiError(400, "invalid_request", "the body must be {\"version\": N}",
+                    List.of(new Problem("version", 0, "required: a version number ≥ 1")));
+        }
+        long n = target.asLong();
+        ConfigVersion old = store.version(n).orElseThrow(() -> notFound("config version " + n
+                + " (only the newest " + Store.KEPT_VERSIONS + " are kept)"));
+        ObjectNode content = Registry.document(old.content());
+        Committed c = registry.change(call.who().name(), call.who().role(), "rollback to version " + n,
+                doc -> content.deepCopy(), e -> Registry.invalid(e, p -> p));
+        ObjectNode body = MAPPER.createObjectNode();
+        body.put("version", c.version().version());
+        body.put("rolled_back_to", n);
+        body.set("changes", changesJson(c.changes()));
+        return Reply.committed(200, body, c);
+    }
+
+    private Reply export(Call call) {
+        ObjectNode doc = registry.current().document();
+        String accept = call.req().headers().first(HeaderNames.ACCEPT).orElse("");
+        if (accept.contains("application/json")) {
+            return Reply.json(200, doc);
+        }
+        return new Reply(200, "application/yaml", yaml(doc), Optional.empty(), "");
+    }
+
+    /**
+     * The document as block-style YAML, the shape {@code --config} reads.
+     *
+     * @param doc the document
+     * @return YAML text
+     */
+    public static String yaml(JsonNode doc) {
+        DumperOptions o = new DumperOptions();
+        o.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
+        o.setIndent(2);
+        o.setIndicatorIndent(0);
+        o.setWidth(120);
+        Object tree = MAPPER.convertValue(doc, Object.class);
+        return new Yaml(o).dump(tree == null ? new LinkedHashMap<>() : tree);
+    }
+
+    private Reply importConfig(Call call) {
+        boolean dryRun = call.query("dry_run").map(v -> v.equals("true") || v.equals("1")).orElse(false);
+        String text = call.bodyText();
+        SourceTree tree;
+        try {
+            tree = SourceTree.parse(text.isBlank() ? "{}" : text);
+        } catch (ConfigException e) {
+            throw Registry.invalid(e, p -> p);
+        }
+        if (!(tree.root() instanceof ObjectNode incoming)) {
+            throw new ApiError(400, "invalid_config", "the document must be a mapping with routes, "
+                    + "global_plugins and consumers");
+        }
+        // validate against the uploaded text first, so details carry its line numbers
+        try {
+            registry.validate(incoming);
+        } catch (ConfigException e) {
+            List<Problem> withLines = e.problems().stream()
+                    .map(p -> new Problem(p.path(), p.line() > 0 ? p.line() : tree.lineOf(p.path()), p.message(),
+                            p.conflict())).toList();
+            throw Registry.invalid(new ConfigException(withLines), p -> p);
+        }
+        Registry.Current cur = registry.current();
+        if (dryRun) {
+            ObjectNode body = MAPPER.createObjectNode();
+            body.put("dry_run", true);
+            body.put("valid", true);
+            body.put("base_version", cur.version());
+            body.set("changes", changesJson(Registry.diff(cur.document(), incoming)));
+            return Reply.json(200, body);
+        }
+        if (Registry.diff(cur.document(), incoming).isEmpty()) {
+            ObjectNode body = MAPPER.createObjectNode();
+            body.put("version", cur.version());
+            body.putArray("changes");
+            return new Reply(200, JSON, body.toString(), Optional.empty(), "import: no changes");
+        }
+        Committed c = registry.change(call.who().name(), call.who().role(), "import", doc -> incoming.deepCopy(),
+                e -> Registry.invalid(e, p -> p));
+        ObjectNode body = MAPPER.createObjectNode();
+        body.put("version", c.version().version());
+        body.set("changes", changesJson(c.changes()));
+        return Reply.committed(200, body, c);
+    }
+
+    private static ArrayNode changesJson(List<Change> changes) {
+        ArrayNode out = MAPPER.createArrayNode();
+        changes.forEach(ch -> out.addObject().put("kind", ch.kind()).put("id", ch.id()).put("change", ch.change()));
+        return out;
+    }
+
+    // ---- tokens
+
+    private static ObjectNode tokenJson(TokenRecord t) {
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("id", t.id());
+        n.put("name", t.name());
+        n.put("role", t.role());
+        n.put("created_at", t.createdAt().toString());
+        n.put("created_by", t.createdBy());
+        return n;
+    }
+
+    private Reply listTokens(Call call) {
+        ObjectNode body = MAPPER.createObjectNode();
+        ArrayNode out = body.putArray("tokens");
+        store.tokens().forEach(t -> out.add(tokenJson(t)));
+        return Reply.json(200, body);
+    }
+
+    private Reply createToken(Call call) {
+        ObjectNode body = call.bodyObject();
+        List<Problem> problems = new ArrayList<>();
+        String name = body.path("name").asText("");
+        if (!name.matches("[A-Za-z0-9][A-Za-z0-9 ._@-]{0,99}")) {
+            problems.add(new Problem("name", 0, "required: 1-100 letters, digits, space, . _ @ -"));
+        }
+        Optional<Role> role = Role.parse(body.path("role").asText(""));
+        if (role.isEmpty()) {
+            problems.add(new Problem("role", 0, "must be one of platform, developer, auditor"));
+        }
+        body.fieldNames().forEachRemaining(f -> {
+            if (!f.equals("name") && !f.equals("role")) {
+                problems.add(new Problem(f, 0, "unknown field"));
+            }
+        });
+        if (!problems.isEmpty()) {
+            throw new ApiError(400, "invalid_request", "a token needs a name and a role", problems);
+        }
+        AdminAuth.NewToken t = auth.create(name, role.get(), call.who().name());
+        ObjectNode out = tokenJson(t.record());
+        out.put("token", t.token());
+        return new Reply(201, JSON, out.toString(), Optional.empty(), "created " + role.get().wire() + " token "
+                + t.record().id() + " (" + name + ")");
+    }
+
+    // ---- audit
+
+    private Reply listAudit(Call call) {
+        int limit = intQuery(call, "limit", 100, 1, 1000);
+        long before = call.query("before").map(b -> parseVersion(b, "before")).orElse(Long.MAX_VALUE);
+        ObjectNode body = MAPPER.createObjectNode();
+        ArrayNode out = body.putArray("entries");
+        for (AuditEntry e : store.audit(limit, before)) {
+            ObjectNode n = out.addObject();
+            n.put("id", e.id());
+            n.put("at", e.at().toString());
+            n.put("actor", e.actor());
+            if (e.role().isPresent()) {
+                n.put("role", e.role().get());
+            } else {
+                n.putNull("role");
+            }
+            n.put("action", e.action());
+            n.put("status", e.status());
+            if (e.configVersion().isPresent()) {
+                n.put("config_version", e.configVersion().get());
+            } else {
+                n.putNull("config_version");
+            }
+            n.put("message", e.message());
+        }
+        return Reply.json(200, body);
+    }
+
+    // ---- helpers
+
+    private static int intQuery(Call call, String name, int dflt, int min, int max) {
+        Optional<String> v = call.query(name);
+        if (v.isEmpty()) {
+            return dflt;
+        }
+        try {
+            int n = Integer.parseInt(v.get());
+            if (n < min || n > max) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new ApiError(400, "invalid_request", name + " must be a number " + min + "-" + max,
+                    List.of(new Problem(name, 0, "must be a number " + min + "-" + max)));
+        }
+    }
+
+    private static long parseVersion(String s, String field) {
+        try {
+            long n = Long.parseLong(s);
+            if (n < 0) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new ApiError(400, "invalid_request", field + " must be a non-negative number",
+                    List.of(new Problem(field, 0, "must be a non-negative number")));
+        }
+    }
+
+    private static String openApi() {
+        try (InputStream in = AdminApi.class.getResourceAsStream("openapi.yaml")) {
+            return in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,482 @@
+package io.sluice.registry.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import org.flywaydb.core.Flyway;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The registry's storage: config versions, admin tokens, the audit log and uploaded filters, over JDBC.
+ * Two backends share one schema and one set of Flyway migrations: an embedded H2 database in the data dir
+ * (the default: one process, nothing to install) and PostgreSQL (many gateway nodes).
+ *
+ * <p>Every failure to reach the database surfaces as {@link StoreUnavailableException}, quickly (connection
+ * timeout 2 s), so the admin API can answer 503 and data planes can fall back to their local snapshot.
+ */
+public final class Store implements AutoCloseable {
+    /** Versions kept for rollback; older ones are pruned on commit. */
+    public static final int KEPT_VERSIONS = 1000;
+
+    private final HikariDataSource pool;
+    private final String description;
+
+    private Store(HikariDataSource pool, String description) {
+        this.pool = pool;
+        this.description = description;
+    }
+
+    /**
+     * The embedded store: an H2 database file under {@code dataDir}, migrated to the current schema.
+     * Only one process can open it.
+     *
+     * @param dataDir the data directory
+     * @return the store
+     */
+    public static Store embedded(Path dataDir) {
+        String url = "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("store").toString().replace('\\', '/')
+                + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH";
+        return open(url, "embedded H2 (" + dataDir.resolve("store.mv.db") + ")", true);
+    }
+
+    /**
+     * PostgreSQL, migrated to the current schema (control plane, standalone).
+     *
+     * @param jdbcUrl e.g. {@code jdbc:postgresql://127.0.0.1:5432/sluice?user=sluice}
+     * @return the store
+     */
+    public static Store postgres(String jdbcUrl) {
+        return open(requirePostgres(jdbcUrl), "PostgreSQL (" + redact(jdbcUrl) + ")", true);
+    }
+
+    /**
+     * PostgreSQL for a data plane: reads only, never migrates, and starts even while the database is down.
+     *
+     * @param jdbcUrl JDBC URL
+     * @return the store
+     */
+    public static Store postgresReader(String jdbcUrl) {
+        return open(requirePostgres(jdbcUrl), "PostgreSQL (" + redact(jdbcUrl) + ", read only)", false);
+    }
+
+    private static String requirePostgres(String jdbcUrl) {
+        if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
+            throw new IllegalArgumentException("--postgres must be a jdbc:postgresql://HOST:PORT/DB URL, got '"
+                    + redact(jdbcUrl) + "'");
+        }
+        return jdbcUrl;
+    }
+
+    private static Store open(String url, String description, boolean migrate) {
+        HikariConfig hc = new HikariConfig();
+        hc.setJdbcUrl(url);
+        hc.setPoolName("sluice-store");
+        hc.setMaximumPoolSize(4);
+        hc.setMinimumIdle(0);
+        hc.setConnectionTimeout(2_000);
+        hc.setValidationTimeout(1_000);
+        // build the pool even while the database is down; each call then fails fast with 503
+        hc.setInitializationFailTimeout(-1);
+        HikariDataSource ds = new HikariDataSource(hc);
+        if (migrate) {
+            try {
+                Flyway.configure()
+                        .dataSource(ds)
+                        .locations("classpath:io/sluice/registry/store/migration")
+                        .connectRetries(0)
+                        .load()
+                        .migrate();
+            } catch (RuntimeException e) {
+                ds.close();
+                throw new StoreUnavailableException("cannot open " + description + ": " + rootMessage(e), e);
+            }
+        }
+        return new Store(ds, description);
+    }
+
+    /**
+     * @return what this store is, for logs (passwords redacted)
+     */
+    public String description() {
+        return description;
+    }
+
+    // ---- config versions
+
+    /**
+     * The newest version with its content.
+     *
+     * @return the newest version, or empty when nothing was committed yet
+     */
+    public Optional<ConfigVersion> latest() {
+        return query("SELECT version, content, author, role, created_at, summary FROM config_version"
+                + " ORDER BY version DESC LIMIT 1", ps -> { }, rs -> version(rs, true)).stream().findFirst();
+    }
+
+    /**
+     * The newest version number only (cheap; data planes poll it).
+     *
+     * @return the newest version, 0 when none
+     */
+    public long latestVersion() {
+        return query("SELECT MAX(version) FROM config_version", ps -> { }, rs -> rs.getLong(1))
+                .stream().findFirst().orElse(0L);
+    }
+
+    /**
+     * One kept version with its content.
+     *
+     * @param version version number
+     * @return it, or empty when unknown or pruned
+     */
+    public Optional<ConfigVersion> version(long version) {
+        return query("SELECT version, content, author, role, created_at, summary FROM config_version"
+                + " WHERE version = ?", ps -> ps.setLong(1, version), rs -> version(rs, true)).stream().findFirst();
+    }
+
+    /**
+     * History, newest first, without contents.
+     *
+     * @param limit at most this many
+     * @return versions
+     */
+    public List<ConfigVersion> history(int limit) {
+        return query("SELECT version, author, role, created_at, summary FROM config_version"
+                + " ORDER BY version DESC LIMIT ?", ps -> ps.setInt(1, limit), rs -> version(rs, false));
+    }
+
+    /**
+     * Commits {@code content} as version {@code base + 1}. Fails if another writer committed in between,
+     * so a read-modify-write never loses someone else's change.
+     *
+     * @param base    the version the change was computed from
+     * @param content the whole document as JSON
+     * @param author  token name
+     * @param role    token role
+     * @param summary one line
+     * @return the committed version
+     * @throws StaleVersionException if {@code base} is no longer the newest
+     */
+    public ConfigVersion commit(long base, String content, String author, String role, String summary)
+            throws StaleVersionException {
+        long next = base + 1;
+        Instant now = Instant.now();
+        try (Connection c = connection()) {
+            c.setAutoCommit(false);
+            try {
+                try (PreparedStatement ps = c.prepareStatement("SELECT MAX(version) FROM config_version");
+                     ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getLong(1) != base) {
+                        throw new StaleVersionException(next);
+                    }
+                }
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO config_version"
+                        + " (version, content, author, role, created_at, summary) VALUES (?, ?, ?, ?, ?, ?)")) {
+                    ps.setLong(1, next);
+                    ps.setString(2, content);
+                    ps.setString(3, author);
+                    ps.setString(4, role);
+                    ps.setTimestamp(5, Timestamp.from(now));
+                    ps.setString(6, clip(summary, 2000));
+                    ps.executeUpdate();
+                }
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM config_version WHERE version <= ?")) {
+                    ps.setLong(1, next - KEPT_VERSIONS);
+                    ps.executeUpdate();
+                }
+                c.commit();
+            } catch (SQLException e) {
+                c.rollback();
+                if (e.getSQLState() != null && e.getSQLState().startsWith("23")) {
+                    // a concurrent writer inserted the same primary key first
+                    throw new StaleVersionException(next);
+                }
+                throw e;
+            } catch (StaleVersionException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw failure(e);
+        }
+        return new ConfigVersion(next, content, author, role, now, summary);
+    }
+
+    // ---- tokens
+
+    /**
+     * Stores a token's hash.
+     *
+     * @param token the record
+     */
+    public void addToken(TokenRecord token) {
+        update("INSERT INTO admin_token (id, name, role, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+                ps -> {
+                    ps.setString(1, token.id());
+                    ps.setString(2, token.name());
+                    ps.setString(3, token.role());
+                    ps.setString(4, token.hash());
+                    ps.setTimestamp(5, Timestamp.from(token.createdAt()));
+                    ps.setString(6, token.createdBy());
+                });
+    }
+
+    /**
+     * Looks a token up by the hash of the presented value.
+     *
+     * @param hash {@code sha256:<hex>}
+     * @return the token, if any
+     */
+    public Optional<TokenRecord> tokenByHash(String hash) {
+        return query("SELECT id, name, role, token_hash, created_at, created_by FROM admin_token WHERE token_hash = ?",
+                ps -> ps.setString(1, hash), Store::token).stream().findFirst();
+    }
+
+    /**
+     * @return all tokens (hashes included; the API never shows them)
+     */
+    public List<TokenRecord> tokens() {
+        return query("SELECT id, name, role, token_hash, created_at, created_by FROM admin_token ORDER BY created_at",
+                ps -> { }, Store::token);
+    }
+
+    // ---- audit
+
+    /**
+     * Appends to the audit log.
+     *
+     * @param e the entry (its id is ignored)
+     */
+    public void audit(AuditEntry e) {
+        update("INSERT INTO audit_log (at, actor, role, action, status, config_version, message)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?)", ps -> {
+                    ps.setTimestamp(1, Timestamp.from(e.at()));
+                    ps.setString(2, clip(e.actor(), 200));
+                    ps.setString(3, e.role().orElse(null));
+                    ps.setString(4, clip(e.action(), 300));
+                    ps.setInt(5, e.status());
+                    if (e.configVersion().isPresent()) {
+                        ps.setLong(6, e.configVersion().get());
+                    } else {
+                        ps.setNull(6, Types.BIGINT);
+                    }
+                    ps.setString(7, clip(e.message(), 2000));
+                });
+    }
+
+    /**
+     * Audit entries, newest first.
+     *
+     * @param limit    at most this many
+     * @param beforeId only entries with a smaller id (paging); {@code Long.MAX_VALUE} for the newest
+     * @return entries
+     */
+    public List<AuditEntry> audit(int limit, long beforeId) {
+        return query("SELECT id, at, actor, role, action, status, config_version, message FROM audit_log"
+                + " WHERE id < ? ORDER BY id DESC LIMIT ?", ps -> {
+                    ps.setLong(1, beforeId);
+                    ps.setInt(2, limit);
+                }, rs -> {
+                    long v = rs.getLong(7);
+                    Optional<Long> version = rs.wasNull() ? Optional.empty() : Optional.of(v);
+                    return new AuditEntry(rs.getLong(1), rs.getTimestamp(2).toInstant(), rs.getString(3),
+                            Optional.ofNullable(rs.getString(4)), rs.getString(5), rs.getInt(6), version,
+                            Optional.ofNullable(rs.getString(8)).orElse(""));
+                });
+    }
+
+    // ---- filters
+
+    /**
+     * Stores an uploaded filter.
+     *
+     * @param f       metadata
+     * @param content the artifact
+     * @return false if that name + version already exists (nothing written)
+     */
+    public boolean addFilter(FilterRecord f, byte[] content) {
+        try {
+            update("INSERT INTO filter_artifact (name, version, kind, sha256, schema_json, content, created_at,"
+                    + " created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ps -> {
+                        ps.setString(1, f.name());
+                        ps.setString(2, f.version());
+                        ps.setString(3, f.kind());
+                        ps.setString(4, f.sha256());
+                        ps.setString(5, f.schemaJson());
+                        ps.setBytes(6, content);
+                        ps.setTimestamp(7, Timestamp.from(f.createdAt()));
+                        ps.setString(8, f.createdBy());
+                    });
+            return true;
+        } catch (DuplicateKey e) {
+            return false;
+        }
+    }
+
+    /**
+     * @return every uploaded filter version, by name then upload order
+     */
+    public List<FilterRecord> filters() {
+        return query("SELECT name, version, kind, sha256, schema_json, created_at, created_by FROM filter_artifact"
+                + " ORDER BY name, created_at", ps -> { }, Store::filter);
+    }
+
+    /**
+     * @param name    filter name
+     * @param version filter version
+     * @return its metadata, if uploaded
+     */
+    public Optional<FilterRecord> filter(String name, String version) {
+        return query("SELECT name, version, kind, sha256, schema_json, created_at, created_by FROM filter_artifact"
+                + " WHERE name = ? AND version = ?", ps -> {
+                    ps.setString(1, name);
+                    ps.setString(2, version);
+                }, Store::filter).stream().findFirst();
+    }
+
+    /**
+     * @param name    filter name
+     * @param version filter version
+     * @return its content, if uploaded
+     */
+    public Optional<byte[]> filterContent(String name, String version) {
+        return query("SELECT content FROM filter_artifact WHERE name = ? AND version = ?", ps -> {
+            ps.setString(1, name);
+            ps.setString(2, version);
+        }, rs -> rs.getBytes(1)).stream().findFirst();
+    }
+
+    /**
+     * @param name    filter name
+     * @param version filter version
+     * @return whether something was deleted
+     */
+    public boolean deleteFilter(String name, String version) {
+        return update("DELETE FROM filter_artifact WHERE name = ? AND version = ?", ps -> {
+            ps.setString(1, name);
+            ps.setString(2, version);
+        }) > 0;
+    }
+
+    /**
+     * Checks that the database answers.
+     *
+     * @throws StoreUnavailableException if it does not
+     */
+    public void ping() {
+        query("SELECT 1", ps -> { }, rs -> rs.getInt(1));
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+
+    // ---- plumbing
+
+    private interface Binder {
+        void bind(PreparedStatement ps) throws SQLException;
+    }
+
+    private interface Row<T> {
+        T read(ResultSet rs) throws SQLException;
+    }
+
+    private static final class DuplicateKey extends RuntimeException {
+        DuplicateKey(SQLException cause) {
+            super(cause);
+        }
+    }
+
+    private <T> List<T> query(String sql, Binder binder, Row<T> row) {
+        try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            binder.bind(ps);
+            try (ResultSet rs = ps.executeQuery()) {
+                List<T> out = new ArrayList<>();
+                while (rs.next()) {
+                    out.add(row.read(rs));
+                }
+                return out;
+            }
+        } catch (SQLException e) {
+            throw failure(e);
+        }
+    }
+
+    private int update(String sql, Binder binder) {
+        try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            binder.bind(ps);
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            if (e.getSQLState() != null && e.getSQLState().startsWith("23")) {
+                throw new DuplicateKey(e);
+            }
+            throw failure(e);
+        }
+    }
+
+    private Connection connection() throws SQLException {
+        return pool.getConnection();
+    }
+
+    private RuntimeException failure(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        if (e instanceof SQLTransientConnectionException || state.startsWith("08") || state.startsWith("57P")
+                || state.equals("90067") /* H2: connection broken */) {
+            return new StoreUnavailableException(description + " is unavailable: " + rootMessage(e), e);
+        }
+        return new IllegalStateException(description + ": " + e.getMessage(), e);
+    }
+
+    private static ConfigVersion version(ResultSet rs, boolean withContent) throws SQLException {
+        int i = 1;
+        long v = rs.getLong(i++);
+        String content = withContent ? rs.getString(i++) : "";
+        return new ConfigVersion(v, content, rs.getString(i++), rs.getString(i++), rs.getTimestamp(i++).toInstant(),
+                rs.getString(i));
+    }
+
+    private static TokenRecord token(ResultSet rs) throws SQLException {
+        return new TokenRecord(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                rs.getTimestamp(5).toInstant(), rs.getString(6));
+    }
+
+    private static FilterRecord filter(ResultSet rs) throws SQLException {
+        return new FilterRecord(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                rs.getTimestamp(6).toInstant(), rs.getString(7));
+    }
+
+    private static String clip(String s, int max) {
+        return s == null || s.length() <= max ? s : s.substring(0, max);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    /**
+     * A JDBC URL with any password removed.
+     *
+     * @param url JDBC URL
+     * @return the URL safe to print
+     */
+    public static String redact(String url) {
+        return url.replaceAll("(?i)(password=)[^&;]*", "$1***").replaceAll("//([^:/@]+):[^@/]*@", "//$1:***@");
+    }
+}

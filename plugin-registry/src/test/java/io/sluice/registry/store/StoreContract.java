@@ -1,0 +1,155 @@
+package io.sluice.registry.store;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The one storage suite; each backend runs it ({@link EmbeddedStoreTest}, {@link PostgresStoreIT}).
+ */
+abstract class StoreContract {
+    Store store;
+
+    /** Opens the store on the backend's (persistent) location. */
+    abstract Store open();
+
+    /** Removes what the backend created. */
+    abstract void cleanUp();
+
+    @BeforeEach
+    void openStore() {
+        store = open();
+    }
+
+    @AfterEach
+    void closeStore() {
+        store.close();
+        cleanUp();
+    }
+
+    @Test
+    void emptyStoreHasNoVersion() {
+        assertEquals(0, store.latestVersion());
+        assertTrue(store.latest().isEmpty());
+        assertTrue(store.history(10).isEmpty());
+    }
+
+    @Test
+    void commitsNumberVersionsAndKeepHistory() throws Exception {
+        ConfigVersion v1 = store.commit(0, "{\"routes\":[]}", "alice", "platform", "first");
+        ConfigVersion v2 = store.commit(1, "{\"routes\":[{\"id\":\"a\"}]}", "bob", "platform", "add a");
+        assertEquals(1, v1.version());
+        assertEquals(2, v2.version());
+        assertEquals(2, store.latestVersion());
+        assertEquals("{\"routes\":[{\"id\":\"a\"}]}", store.latest().orElseThrow().content());
+        assertEquals("{\"routes\":[]}", store.version(1).orElseThrow().content());
+        List<ConfigVersion> history = store.history(10);
+        assertEquals(List.of(2L, 1L), history.stream().map(ConfigVersion::version).toList());
+        assertEquals("bob", history.get(0).author());
+        assertEquals("add a", history.get(0).summary());
+        assertTrue(store.version(7).isEmpty());
+    }
+
+    @Test
+    void staleBaseIsRefusedAndChangesNothing() throws Exception {
+        store.commit(0, "{}", "alice", "platform", "first");
+        assertThrows(StaleVersionException.class, () -> store.commit(0, "{\"x\":1}", "bob", "platform", "late"));
+        assertEquals("{}", store.latest().orElseThrow().content());
+    }
+
+    @Test
+    void concurrentWritersNeverShareAVersion() throws Exception {
+        int writers = 8;
+        AtomicInteger committed = new AtomicInteger();
+        CountDownLatch start = new CountDownLatch(1);
+        Thread[] threads = new Thread[writers];
+        for (int i = 0; i < writers; i++) {
+            int n = i;
+            threads[i] = Thread.ofVirtual().start(() -> {
+                try {
+                    start.await();
+                    for (int k = 0; k < 5; k++) {
+                        while (true) {
+                            long base = store.latestVersion();
+                            try {
+                                store.commit(base, "{\"w\":" + n + "}", "w" + n, "platform", "w");
+                                committed.incrementAndGet();
+                                break;
+                            } catch (StaleVersionException e) {
+                                // re-read and retry, as the admin API does
+                            }
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        start.countDown();
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertEquals(writers * 5, committed.get());
+        assertEquals(writers * 5, store.latestVersion());
+        assertEquals(writers * 5, store.history(100).size());
+    }
+
+    @Test
+    void survivesRestart() throws Exception {
+        store.commit(0, "{\"kept\":true}", "alice", "platform", "persist me");
+        store.addToken(new TokenRecord("t1", "ci", "developer", "sha256:" + "a".repeat(64), Instant.now(), "alice"));
+        store.audit(new AuditEntry(0, Instant.now(), "alice", Optional.of("platform"), "PUT /v1/routes/a", 201,
+                Optional.of(1L), "created"));
+        store.addFilter(new FilterRecord("tagger", "1.0.0", "js", "ff", "{}", Instant.now(), "dev"), new byte[]{1, 2});
+        store.close();
+        store = open();
+        assertEquals("{\"kept\":true}", store.latest().orElseThrow().content());
+        assertEquals("ci", store.tokenByHash("sha256:" + "a".repeat(64)).orElseThrow().name());
+        assertEquals("PUT /v1/routes/a", store.audit(10, Long.MAX_VALUE).get(0).action());
+        assertArrayEquals(new byte[]{1, 2}, store.filterContent("tagger", "1.0.0").orElseThrow());
+    }
+
+    @Test
+    void tokensAreFoundByHashOnly() {
+        store.addToken(new TokenRecord("t1", "ci", "auditor", "sha256:" + "b".repeat(64), Instant.now(), "alice"));
+        assertEquals("auditor", store.tokenByHash("sha256:" + "b".repeat(64)).orElseThrow().role());
+        assertTrue(store.tokenByHash("sha256:" + "c".repeat(64)).isEmpty());
+        assertEquals(1, store.tokens().size());
+    }
+
+    @Test
+    void auditPagesNewestFirst() {
+        for (int i = 0; i < 5; i++) {
+            store.audit(new AuditEntry(0, Instant.now(), "a", Optional.empty(), "GET /v1/routes", 200 + i,
+                    Optional.empty(), ""));
+        }
+        List<AuditEntry> page = store.audit(2, Long.MAX_VALUE);
+        assertEquals(List.of(204, 203), page.stream().map(AuditEntry::status).toList());
+        List<AuditEntry> next = store.audit(2, page.get(1).id());
+        assertEquals(List.of(202, 201), next.stream().map(AuditEntry::status).toList());
+        assertTrue(next.get(0).role().isEmpty());
+    }
+
+    @Test
+    void filterNameAndVersionAreUnique() {
+        FilterRecord f = new FilterRecord("tagger", "1.0.0", "js", "ab", "{}", Instant.now(), "dev");
+        assertTrue(store.addFilter(f, new byte[]{1}));
+        assertFalse(store.addFilter(f, new byte[]{2}));
+        assertArrayEquals(new byte[]{1}, store.filterContent("tagger", "1.0.0").orElseThrow());
+        assertEquals(1, store.filters().size());
+        assertTrue(store.deleteFilter("tagger", "1.0.0"));
+        assertTrue(store.filter("tagger", "1.0.0").isEmpty());
+    }
+}

@@ -1,0 +1,276 @@
+package io.sluice.runtime;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.registry.admin.AdminApi;
+import io.sluice.registry.admin.AdminAuth;
+import io.sluice.registry.admin.ApiError;
+import io.sluice.registry.admin.Registry;
+import io.sluice.registry.admin.Role;
+import io.sluice.registry.config.ConfigException;
+import io.sluice.registry.config.ConfigParser;
+import io.sluice.registry.config.GatewayConfig;
+import io.sluice.registry.config.SourceTree;
+import io.sluice.registry.distribution.ConfigFollower;
+import io.sluice.registry.distribution.ConfigPublisher;
+import io.sluice.registry.distribution.SnapshotFile;
+import io.sluice.registry.store.ConfigVersion;
+import io.sluice.registry.store.Store;
+import io.sluice.registry.store.StoreUnavailableException;
+import io.sluice.runtime.SluiceServer.Listeners;
+import io.sluice.runtime.proxy.ConfigSnapshot;
+import io.sluice.runtime.proxy.Gateway;
+import io.sluice.runtime.upstream.UpstreamClient;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One running Sluice process in one of its three roles:
+ * <ul>
+ *   <li>{@code standalone}: proxy + admin API + store (embedded H2 by default, or PostgreSQL); commits are
+ *       applied in-process, and published on Redis when {@code --redis} is given so data planes can follow;</li>
+ *   <li>{@code control-plane}: admin API + PostgreSQL store, publishing each version on Redis; no proxy;</li>
+ *   <li>{@code data-plane}: proxy only; follows the store (Redis notice, poll fallback), saves each applied
+ *       version to {@code <data-dir>/snapshot.json} and serves from it when the store is down.</li>
+ * </ul>
+ */
+public final class Node implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Node.class.getName());
+
+    /**
+     * Start options.
+     *
+     * @param role       standalone, control-plane or data-plane
+     * @param dataDir    data directory (embedded store, admin token file, snapshot)
+     * @param listeners  addresses
+     * @param postgres   JDBC URL of PostgreSQL, if used
+     * @param redis      Redis URL for config notices, if used
+     * @param envToken   {@code SLUICE_ADMIN_TOKEN}, if set
+     * @param poll       data-plane poll interval
+     */
+    public record Options(String role, Path dataDir, Listeners listeners, Optional<String> postgres,
+                          Optional<String> redis, Optional<String> envToken, Duration poll) {
+    }
+
+    private final SluiceServer server;
+    private final Store store;
+    private final Optional<Registry> registry;
+    private final Optional<ConfigFollower> follower;
+    private final Optional<ConfigPublisher> publisher;
+    private final Optional<String> generatedToken;
+    private final String origin;
+
+    private Node(SluiceServer server, Store store, Optional<Registry> registry, Optional<ConfigFollower> follower,
+                 Optional<ConfigPublisher> publisher, Optional<String> generatedToken, String origin) {
+        this.server = server;
+        this.store = store;
+        this.registry = registry;
+        this.follower = follower;
+        this.publisher = publisher;
+        this.generatedToken = generatedToken;
+        this.origin = origin;
+    }
+
+    /**
+     * Starts a node.
+     *
+     * @param o options
+     * @return the running node
+     * @throws StartException with a message for the user
+     */
+    public static Node start(Options o) throws StartException {
+        try {
+            Files.createDirectories(o.dataDir());
+        } catch (IOException e) {
+            throw new StartException("cannot create data dir " + o.dataDir() + ": " + e.getMessage());
+        }
+        return switch (o.role()) {
+            case "standalone" -> startWithRegistry(o, true);
+            case "control-plane" -> startWithRegistry(o, false);
+            case "data-plane" -> startDataPlane(o);
+            default -> throw new StartException("--role must be standalone, control-plane or data-plane");
+        };
+    }
+
+    private static Node startWithRegistry(Options o, boolean proxy) throws StartException {
+        if (!proxy && o.postgres().isEmpty()) {
+            throw new StartException("--role control-plane needs --postgres JDBC_URL (data planes read the same"
+                    + " database; the embedded store serves one process only)");
+        }
+        Store store = openStore(() -> o.postgres().map(Store::postgres).orElseGet(() -> Store.embedded(o.dataDir())));
+        FilterCatalog catalog = FilterCatalog.builtins();
+        Gateway gateway = new Gateway(catalog, new UpstreamClient());
+        Registry registry = new Registry(store, catalog, config -> {
+            try (UpstreamClient offline = new UpstreamClient()) {
+                ConfigSnapshot.build(0, config, catalog, offline);
+            }
+        });
+        SnapshotFile snapshots = new SnapshotFile(o.dataDir());
+        Optional<ConfigPublisher> publisher = o.redis().map(ConfigPublisher::new);
+        if (proxy) {
+            registry.addListener((v, config) -> {
+                try {
+                    gateway.apply(v.version(), config);
+                    snapshots.write(v);
+                } catch (ConfigException | IOException e) {
+                    LOG.log(Level.SEVERE, "committed version " + v.version() + " could not be applied here", e);
+                }
+            });
+        }
+        publisher.ifPresent(p -> registry.addListener((v, config) -> p.publish(v.version())));
+        String origin;
+        Optional<String> token;
+        try {
+            token = new AdminAuth(store, o.envToken()).bootstrap(o.dataDir());
+            Optional<ConfigVersion> latest = store.latest();
+            if (proxy) {
+                GatewayConfig config = latest.isEmpty() ? GatewayConfig.EMPTY
+                        : registry.validate(Registry.document(latest.get().content()));
+                gateway.apply(latest.map(ConfigVersion::version).orElse(0L), config);
+            }
+            origin = store.description() + ", version " + latest.map(ConfigVersion::version).orElse(0L);
+        } catch (ConfigException e) {
+            store.close();
+            gateway.close();
+            throw new StartException("the stored config no longer validates: " + e.getMessage());
+        } catch (RuntimeException e) {
+            store.close();
+            gateway.close();
+            throw new StartException(e.getMessage());
+        }
+        BooleanSupplier ready = proxy ? gateway::loaded : () -> {
+            try {
+                store.ping();
+                return true;
+            } catch (StoreUnavailableException e) {
+                return false;
+            }
+        };
+        SluiceServer server = listen(new Listeners(o.listeners().proxyHost(), o.listeners().proxyPort(),
+                o.listeners().adminHost(), o.listeners().adminPort(), proxy), gateway,
+                new AdminApi(registry, new AdminAuth(store, o.envToken())), ready, store);
+        return new Node(server, store, Optional.of(registry), Optional.empty(), publisher, token, origin);
+    }
+
+    private static Node startDataPlane(Options o) throws StartException {
+        String url = o.postgres().orElseThrow(() -> new StartException("--role data-plane needs --postgres JDBC_URL"
+                + " (the control plane's database; it is only read)"));
+        Store store = openStore(() -> Store.postgresReader(url));
+        FilterCatalog catalog = FilterCatalog.builtins();
+        Gateway gateway = new Gateway(catalog, new UpstreamClient());
+        ConfigParser parser = new ConfigParser(catalog);
+        ConfigFollower follower = new ConfigFollower(store, o.redis(), new SnapshotFile(o.dataDir()),
+                v -> gateway.apply(v.version(), parser.parse(SourceTree.parse(v.content()))), o.poll());
+        String origin = follower.start();
+        SluiceServer server = listen(o.listeners(), gateway, null, gateway::loaded, store);
+        return new Node(server, store, Optional.empty(), Optional.of(follower), Optional.empty(), Optional.empty(),
+                origin);
+    }
+
+    private static Store openStore(java.util.function.Supplier<Store> open) throws StartException {
+        try {
+            return open.get();
+        } catch (StoreUnavailableException | IllegalArgumentException e) {
+            throw new StartException(e.getMessage());
+        }
+    }
+
+    private static SluiceServer listen(Listeners l, Gateway gateway, AdminApi api, BooleanSupplier ready,
+                                       Store store) throws StartException {
+        try {
+            return SluiceServer.start(l, gateway, Optional.ofNullable(api), Optional.of(ready));
+        } catch (RuntimeException e) {
+            store.close();
+            gateway.close();
+            throw new StartException("cannot listen: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Imports a declarative file as the next version, unless it equals the current config.
+     *
+     * @param file     the file (for messages)
+     * @param document its validated content
+     * @return the version now current
+     * @throws StartException if this node has no registry or the import is refused
+     */
+    public long importFile(String file, ObjectNode document) throws StartException {
+        Registry r = registry.orElseThrow(() -> new StartException("--config is not available on a data plane;"
+                + " import it on the control plane"));
+        Registry.Current cur = r.current();
+        if (Registry.diff(cur.document(), document).isEmpty()) {
+            return cur.version();
+        }
+        try {
+            return r.change("config-file:" + file, Role.PLATFORM, "import " + file, doc -> document.deepCopy(),
+                    e -> Registry.invalid(e, p -> p)).version().version();
+        } catch (ApiError e) {
+            List<String> details = new ArrayList<>();
+            e.details().forEach(p -> details.add(p.path() + ": " + p.message()));
+            throw new StartException(file + ": " + e.getMessage() + (details.isEmpty() ? "" : " " + details));
+        } catch (StoreUnavailableException e) {
+            throw new StartException(e.getMessage());
+        }
+    }
+
+    /**
+     * @return the listeners
+     */
+    public SluiceServer server() {
+        return server;
+    }
+
+    /**
+     * @return the registry (standalone, control plane)
+     */
+    public Optional<Registry> registry() {
+        return registry;
+    }
+
+    /**
+     * @return the follower (data plane)
+     */
+    public Optional<ConfigFollower> follower() {
+        return follower;
+    }
+
+    /**
+     * @return the admin token generated on this first start, if any
+     */
+    public Optional<String> generatedToken() {
+        return generatedToken;
+    }
+
+    /**
+     * @return where the served config came from, for the banner
+     */
+    public String origin() {
+        return origin;
+    }
+
+    @Override
+    public void close() {
+        follower.ifPresent(ConfigFollower::close);
+        server.close();
+        publisher.ifPresent(ConfigPublisher::close);
+        store.close();
+    }
+
+    /** A start that cannot proceed, with a message for the user. */
+    public static final class StartException extends Exception {
+        /**
+         * @param message what is wrong
+         */
+        public StartException(String message) {
+            super(message);
+        }
+    }
+}
