@@ -55,7 +55,7 @@ class MainTest {
                 """);
         Run r = run("validate", f);
         assertEquals(0, r.code(), r.err());
-        assertEquals(f + ": ok (1 routes, 1 global plugins)\n", r.out());
+        assertEquals(f + ": ok (1 routes, 1 global plugins, 0 consumers)\n", r.out());
     }
 
     @Test
@@ -159,9 +159,30 @@ class MainTest {
         r = run("start", "--bogus", "1");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("unknown option '--bogus'"), r.err());
-        r = run("start", "--role", "data-plane");
+        r = run("start", "--role", "edge");
         assertEquals(2, r.code());
-        assertTrue(r.err().contains("not available in this version"), r.err());
+        assertTrue(r.err().contains("--role must be standalone, control-plane or data-plane"), r.err());
+        r = run("start", "--role", "data-plane", "--config", "x.yaml");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--config is not available on a data plane"), r.err());
+        r = run("start", "--redis", "localhost:6379");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--redis must be redis://HOST:PORT"), r.err());
+    }
+
+    @Test
+    void rolesNeedingPostgresSaySo() {
+        Run r = run("start", "--role", "data-plane", "--proxy-port", "0", "--admin-port", "0",
+                "--data-dir", dir.resolve("dp").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--role data-plane needs --postgres JDBC_URL"), r.err());
+        r = run("start", "--role", "control-plane", "--admin-port", "0", "--data-dir", dir.resolve("cp").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--role control-plane needs --postgres JDBC_URL"), r.err());
+        r = run("start", "--postgres", "jdbc:mysql://db/x", "--proxy-port", "0", "--admin-port", "0",
+                "--data-dir", dir.resolve("sa").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--postgres must be a jdbc:postgresql://HOST:PORT/DB URL"), r.err());
     }
 
     @Test
