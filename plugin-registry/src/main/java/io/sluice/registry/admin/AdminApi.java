@@ -650,12 +650,9 @@ public final class AdminApi implements HttpService {
         }
         // validate against the uploaded text first, so details carry its line numbers
         try {
-            registry.validate(incoming);
+            registry.validate(tree);
         } catch (ConfigException e) {
-            List<Problem> withLines = e.problems().stream()
-                    .map(p -> new Problem(p.path(), p.line() > 0 ? p.line() : tree.lineOf(p.path()), p.message(),
-                            p.conflict())).toList();
-            throw Registry.invalid(new ConfigException(withLines), p -> p);
+            throw Registry.invalid(e, p -> p);
         }
         Registry.Current cur = registry.current();
         if (dryRun) {

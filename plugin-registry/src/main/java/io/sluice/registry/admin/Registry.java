@@ -131,8 +131,24 @@ public final class Registry {
      * @throws ConfigException with every problem
      */
     public GatewayConfig validate(ObjectNode document) throws ConfigException {
-        GatewayConfig config = parser.parse(SourceTree.parse(document.toString()));
-        check.check(config);
+        return validate(SourceTree.parse(document.toString()));
+    }
+
+    /**
+     * Parses and fully validates an uploaded document; problems carry its line numbers.
+     *
+     * @param tree the parsed upload
+     * @return the config
+     * @throws ConfigException with every problem
+     */
+    public GatewayConfig validate(SourceTree tree) throws ConfigException {
+        GatewayConfig config = parser.parse(tree);
+        try {
+            check.check(config);
+        } catch (ConfigException e) {
+            throw new ConfigException(e.problems().stream().map(p -> p.line() > 0 ? p
+                    : new Problem(p.path(), tree.lineOf(p.path()), p.message(), p.conflict())).toList());
+        }
         return config;
     }
 
