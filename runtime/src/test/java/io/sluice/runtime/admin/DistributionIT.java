@@ -1,0 +1,203 @@
+package io.sluice.runtime.admin;
+
+import io.sluice.registry.testing.PostgresDatabase;
+import io.sluice.runtime.Node;
+import io.sluice.runtime.SluiceServer.Listeners;
+import io.sluice.runtime.testing.AdminClient;
+import io.sluice.runtime.testing.AdminClient.Resp;
+import io.sluice.runtime.testing.EchoUpstream;
+import io.sluice.runtime.testing.RedisProcess;
+import io.sluice.runtime.testing.TcpProxy;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Control plane and data planes in one JVM, on the real PostgreSQL (through a cuttable forwarder) and a real
+ * redis-server: pushed versions, poll fallback, and static stability with the store, Redis or the control
+ * plane gone.
+ */
+class DistributionIT {
+    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2)).build();
+
+    @TempDir
+    Path dir;
+    PostgresDatabase db;
+    TcpProxy pg;
+    RedisProcess redis;
+    EchoUpstream upstream;
+    Node cp;
+    AdminClient admin;
+    final List<Node> dataPlanes = new ArrayList<>();
+
+    @BeforeEach
+    void up() throws Exception {
+        db = PostgresDatabase.create();
+        pg = TcpProxy.start(PostgresDatabase.serverPort());
+        redis = RedisProcess.start();
+        upstream = EchoUpstream.start("svc");
+        cp = Node.start(new Node.Options("control-plane", dir.resolve("cp"),
+                new Listeners("127.0.0.1", 0, "127.0.0.1", 0, false), Optional.of(pgUrl()), Optional.of(redis.url()),
+                Optional.of("cp-token"), Duration.ofSeconds(5)));
+        admin = new AdminClient(cp.server().adminPort(), "cp-token");
+    }
+
+    @AfterEach
+    void down() throws Exception {
+        for (Node n : dataPlanes) {
+            n.close();
+        }
+        if (cp != null) {
+            cp.close();
+        }
+        upstream.close();
+        redis.close();
+        pg.close();
+        db.close();
+    }
+
+    String pgUrl() {
+        return db.url("127.0.0.1", pg.port());
+    }
+
+    Node dataPlane(String name, Duration poll) throws Exception {
+        Node n = Node.start(new Node.Options("data-plane", dir.resolve(name),
+                new Listeners("127.0.0.1", 0, "127.0.0.1", 0, true), Optional.of(pgUrl()), Optional.of(redis.url()),
+                Optional.empty(), poll));
+        dataPlanes.add(n);
+        return n;
+    }
+
+    String route(String path) {
+        return "{\"paths\":[\"" + path + "\"],\"upstream\":{\"targets\":[{\"url\":\"" + upstream.url() + "\"}]}}";
+    }
+
+    static int get(Node n, String path) {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + n.server().proxyPort() + path))
+                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    static int ready(Node n) {
+        return new AdminClient(n.server().adminPort(), null).get("/ready").status();
+    }
+
+    /** Waits until the node serves {@code path} with 200 (propagation is asynchronous). */
+    static void awaitServing(Node n, String path, Duration max) throws InterruptedException {
+        long end = System.nanoTime() + max.toNanos();
+        while (get(n, path) != 200) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError(path + " not served within " + max + " (version "
+                        + n.server().gateway().current().version() + ")");
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void redisNoticeReachesEveryDataPlane() throws Exception {
+        // a 10 minute poll: only the Redis notice can deliver within the wait below
+        Node a = dataPlane("dp-a", Duration.ofMinutes(10));
+        Node b = dataPlane("dp-b", Duration.ofMinutes(10));
+        assertEquals(503, ready(a), "no config yet, not ready");
+        assertEquals(201, admin.put("/v1/routes/svc", route("/svc")).status());
+        awaitServing(a, "/svc", Duration.ofSeconds(10));
+        awaitServing(b, "/svc", Duration.ofSeconds(10));
+        assertEquals(200, ready(a));
+        assertEquals(1, a.server().gateway().current().version());
+        assertTrue(Files.readString(dir.resolve("dp-a/snapshot.json")).contains("\"version\":1"));
+        // the control plane has no proxy and is ready while its store answers
+        assertEquals(-1, cp.server().proxyPort());
+        assertEquals(200, ready(cp));
+    }
+
+    @Test
+    void storeDownMeansWritesAre503AndDataPlanesKeepServingAndRestart() throws Exception {
+        Node a = dataPlane("dp-a", Duration.ofMillis(300));
+        assertEquals(201, admin.put("/v1/routes/svc", route("/svc")).status());
+        awaitServing(a, "/svc", Duration.ofSeconds(10));
+
+        pg.cut();
+        Resp refused = admin.put("/v1/routes/other", route("/other"));
+        assertEquals(503, refused.status(), refused.toString());
+        assertEquals("store_unavailable", refused.error());
+        assertEquals("5", refused.header("Retry-After").orElseThrow());
+        assertEquals(503, ready(cp));
+        // a few poll rounds against the dead store change nothing for traffic
+        for (int i = 0; i < 20; i++) {
+            assertEquals(200, get(a, "/svc"));
+            Thread.sleep(50);
+        }
+        assertEquals(200, ready(a));
+
+        // a data plane restarted while the store is down serves its local snapshot
+        a.close();
+        dataPlanes.remove(a);
+        Node again = dataPlane("dp-a", Duration.ofMillis(300));
+        assertTrue(again.origin().startsWith("local snapshot"), again.origin());
+        assertEquals(200, get(again, "/svc"));
+        assertEquals(200, ready(again));
+        assertEquals(1, again.server().gateway().current().version());
+
+        pg.restore();
+        awaitStatus(() -> admin.put("/v1/routes/other", route("/other")).status(), 201);
+        awaitServing(again, "/other", Duration.ofSeconds(10));
+    }
+
+    @Test
+    void redisDownFallsBackToPolling() throws Exception {
+        Node a = dataPlane("dp-a", Duration.ofMillis(300));
+        redis.stop();
+        assertEquals(201, admin.put("/v1/routes/svc", route("/svc")).status());
+        awaitServing(a, "/svc", Duration.ofSeconds(10));
+        redis.startAgain();
+        assertEquals(201, admin.put("/v1/routes/two", route("/two")).status());
+        awaitServing(a, "/two", Duration.ofSeconds(10));
+    }
+
+    @Test
+    void controlPlaneGoneDataPlaneServes() throws Exception {
+        Node a = dataPlane("dp-a", Duration.ofMillis(300));
+        assertEquals(201, admin.put("/v1/routes/svc", route("/svc")).status());
+        awaitServing(a, "/svc", Duration.ofSeconds(10));
+        cp.close();
+        cp = null;
+        redis.stop();
+        pg.cut();
+        for (int i = 0; i < 20; i++) {
+            assertEquals(200, get(a, "/svc"));
+            Thread.sleep(50);
+        }
+        assertEquals(200, ready(a));
+    }
+
+    private static void awaitStatus(java.util.function.IntSupplier call, int expected) throws InterruptedException {
+        long end = System.nanoTime() + 10_000_000_000L;
+        int last;
+        while ((last = call.getAsInt()) != expected) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("expected " + expected + ", last " + last);
+            }
+            Thread.sleep(100);
+        }
+    }
+}
