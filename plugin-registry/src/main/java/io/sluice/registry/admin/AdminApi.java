@@ -108,9 +108,13 @@ public final class AdminApi implements HttpService {
                 .post("/v1/config/import", handler(Need.WRITE_CONFIG, this::importConfig))
                 .get("/v1/tokens", handler(Need.READ_TOKENS, this::listTokens))
                 .post("/v1/tokens", handler(Need.WRITE_TOKENS, this::createToken))
+                .delete("/v1/tokens/{id}", handler(Need.WRITE_TOKENS, this::revokeToken))
                 .get("/v1/audit", handler(Need.READ, this::listAudit))
-                .any("/v1/*", (req, res) -> send(res, error(new ApiError(404, "not_found",
-                        "no admin endpoint " + req.prologue().method().text() + " " + req.path().path()))));
+                // unknown endpoints still need a token, and are audited like the rest
+                .any("/v1/*", handler(Need.READ, call -> {
+                    throw new ApiError(404, "not_found", "no admin endpoint "
+                            + call.req().prologue().method().text() + " " + call.req().path().path());
+                }));
     }
 
     // ---- plumbing
@@ -182,8 +186,9 @@ public final class AdminApi implements HttpService {
             boolean write = !"GET".equals(req.prologue().method().text());
             Principal who = null;
             Reply reply;
+            Optional<String> authorization = req.headers().first(HeaderNames.AUTHORIZATION);
             try {
-                who = auth.authenticate(req.headers().first(HeaderNames.AUTHORIZATION));
+                who = auth.authenticate(authorization);
                 if (!GRANTS.get(who.role()).contains(need)) {
                     throw new ApiError(403, "forbidden", "role " + who.role().wire() + " may not " + action);
                 }
@@ -199,7 +204,7 @@ public final class AdminApi implements HttpService {
                 reply = error(new ApiError(500, "internal_error", "unexpected error; see the gateway log"));
             }
             if (write || reply.status() == 401 || reply.status() == 403) {
-                audit(who, action, reply);
+                audit(who, authorization.isPresent() ? "invalid-token" : "anonymous", action, reply);
             }
             if (reply.status() == 401) {
                 res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"sluice-admin\"");
@@ -212,11 +217,11 @@ public final class AdminApi implements HttpService {
         };
     }
 
-    private void audit(Principal who, String action, Reply reply) {
+    private void audit(Principal who, String unauthenticated, String action, Reply reply) {
         String message = reply.status() < 400 ? (reply.summary().isEmpty() ? "ok" : reply.summary())
                 : errorMessage(reply);
         try {
-            store.audit(new AuditEntry(0, Instant.now(), who == null ? "anonymous" : who.name(),
+            store.audit(new AuditEntry(0, Instant.now(), who == null ? unauthenticated : who.name(),
                     Optional.ofNullable(who).map(p -> p.role().wire()), action, reply.status(), reply.version(),
                     message));
         } catch (RuntimeException e) {
@@ -726,6 +731,19 @@ public final class AdminApi implements HttpService {
         out.put("token", t.token());
         return new Reply(201, JSON, out.toString(), Optional.empty(), "created " + role.get().wire() + " token "
                 + t.record().id() + " (" + name + ")");
+    }
+
+    private Reply revokeToken(Call call) {
+        String id = call.param("id");
+        TokenRecord t = store.tokens().stream().filter(x -> x.id().equals(id)).findFirst()
+                .orElseThrow(() -> notFound("token " + id));
+        if (t.role().equals(Role.PLATFORM.wire()) && !auth.hasEnvToken()
+                && store.tokens().stream().filter(x -> x.role().equals(Role.PLATFORM.wire())).count() == 1) {
+            throw new ApiError(409, "last_platform_token", "token " + id + " is the only platform token; create"
+                    + " another one first (or set SLUICE_ADMIN_TOKEN)");
+        }
+        store.deleteToken(id);
+        return new Reply(204, JSON, "", Optional.empty(), "revoked token " + id + " (" + t.name() + ")");
     }
 
     // ---- audit

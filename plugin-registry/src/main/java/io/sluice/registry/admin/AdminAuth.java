@@ -66,6 +66,13 @@ public final class AdminAuth {
     }
 
     /**
+     * @return whether {@code SLUICE_ADMIN_TOKEN} provides a platform token
+     */
+    public boolean hasEnvToken() {
+        return envTokenHash.isPresent();
+    }
+
+    /**
      * Creates a token.
      *
      * @param name      holder

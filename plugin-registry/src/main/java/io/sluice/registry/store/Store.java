@@ -252,6 +252,16 @@ public final class Store implements AutoCloseable {
                 ps -> { }, Store::token);
     }
 
+    /**
+     * Revokes a token.
+     *
+     * @param id its public id
+     * @return whether it existed
+     */
+    public boolean deleteToken(String id) {
+        return update("DELETE FROM admin_token WHERE id = ?", ps -> ps.setString(1, id)) > 0;
+    }
+
     // ---- audit
 
     /**

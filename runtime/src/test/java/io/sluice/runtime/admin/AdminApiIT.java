@@ -323,8 +323,19 @@ class AdminApiIT {
 
         JsonNode tokens = admin.get("/v1/tokens").json().path("tokens");
         assertEquals(2, tokens.size());
+        assertTrue(tokens.toString().contains("\"created_by\":\"bootstrap\""), tokens.toString());
         assertFalse(tokens.toString().contains(dev));
         assertFalse(tokens.toString().contains("sha256"));
+
+        String devId = t.json().path("id").asText();
+        assertEquals(204, admin.delete("/v1/tokens/" + devId).status());
+        assertEquals(401, developer.get("/v1/routes").status());
+        assertEquals(404, admin.delete("/v1/tokens/" + devId).status());
+        String own = admin.get("/v1/tokens").json().path("tokens").get(0).path("id").asText();
+        Resp last = admin.delete("/v1/tokens/" + own);
+        assertEquals(409, last.status());
+        assertEquals("last_platform_token", last.error());
+        assertEquals(200, admin.get("/v1/routes").status());
 
         Resp bad = admin.post("/v1/tokens", "{\"name\": \"\", \"role\": \"root\", \"x\": 1}");
         assertEquals(400, bad.status());
@@ -336,11 +347,15 @@ class AdminApiIT {
         String dev = admin.post("/v1/tokens", "{\"name\": \"ci\", \"role\": \"developer\"}").json().path("token").asText();
         admin.put("/v1/routes/a", route("/a"));
         admin.as(dev).delete("/v1/routes/a");
+        admin.as("slt_guess").get("/v1/audit");
         admin.as(null).get("/v1/audit");
         JsonNode entries = admin.get("/v1/audit").json().path("entries");
         JsonNode anon = entries.get(0);
         assertEquals("anonymous", anon.path("actor").asText());
         assertEquals(401, anon.path("status").asInt());
+        assertEquals("invalid-token", entries.get(1).path("actor").asText());
+        entries = ((com.fasterxml.jackson.databind.node.ArrayNode) entries).deepCopy();
+        ((com.fasterxml.jackson.databind.node.ArrayNode) entries).remove(0);
         JsonNode refused = entries.get(1);
         assertEquals("ci", refused.path("actor").asText());
         assertEquals("developer", refused.path("role").asText());
@@ -369,10 +384,16 @@ class AdminApiIT {
     }
 
     @Test
-    void unknownEndpointIs404Json() {
+    void unknownEndpointIs404JsonButStillNeedsAToken() {
         Resp r = admin.get("/v1/nothing");
         assertEquals(404, r.status());
         assertEquals("not_found", r.error());
+        assertEquals(401, admin.as(null).post("/v1/filters", "x").status());
+        assertEquals(404, admin.post("/v1/filters", "x").status());
+        JsonNode entries = admin.get("/v1/audit").json().path("entries");
+        assertEquals("POST /v1/filters", entries.get(0).path("action").asText());
+        assertEquals(404, entries.get(0).path("status").asInt());
+        assertEquals("anonymous", entries.get(1).path("actor").asText());
     }
 
     @Test

@@ -63,6 +63,7 @@ class RoleMatrixIT {
             new Endpoint("POST", "/v1/config/import", "{\"routes\":[]}", PLATFORM),
             new Endpoint("GET", "/v1/tokens", null, Set.of("platform", "auditor")),
             new Endpoint("POST", "/v1/tokens", "{\"name\":\"n\",\"role\":\"auditor\"}", PLATFORM),
+            new Endpoint("DELETE", "/v1/tokens/nope", null, PLATFORM),
             new Endpoint("GET", "/v1/audit", null, ALL));
 
     @BeforeAll
