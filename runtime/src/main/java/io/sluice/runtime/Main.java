@@ -192,7 +192,7 @@ public final class Main {
         out.println("  admin:  http://" + listeners.adminHost() + ":" + server.adminPort()
                 + (role.equals("data-plane") ? "  (/health, /ready)" : "  (/v1 API, /health, /ready, /openapi.yaml)"));
         out.println("  data:   " + dataDir.toAbsolutePath());
-        out.println("  config: " + node.origin());
+        out.println("  store:  " + node.origin());
         node.generatedToken().ifPresent(t -> {
             out.println("  admin token (shown once; also in " + dataDir.resolve("admin-token") + ", mode 0600):");
             out.println("    " + t);
