@@ -126,10 +126,11 @@ public final class Node implements AutoCloseable {
             });
         }
         publisher.ifPresent(p -> registry.addListener((v, config) -> p.publish(v.version())));
+        AdminAuth auth = new AdminAuth(store, o.envToken());
         String origin;
         Optional<String> token;
         try {
-            token = new AdminAuth(store, o.envToken()).bootstrap(o.dataDir());
+            token = auth.bootstrap(o.dataDir());
             Optional<ConfigVersion> latest = store.latest();
             if (proxy) {
                 GatewayConfig config = latest.isEmpty() ? GatewayConfig.EMPTY
@@ -156,7 +157,7 @@ public final class Node implements AutoCloseable {
         };
         SluiceServer server = listen(new Listeners(o.listeners().proxyHost(), o.listeners().proxyPort(),
                 o.listeners().adminHost(), o.listeners().adminPort(), proxy), gateway,
-                new AdminApi(registry, new AdminAuth(store, o.envToken())), ready, store);
+                new AdminApi(registry, auth), ready, store);
         return new Node(server, store, Optional.of(registry), Optional.empty(), publisher, token, origin);
     }
 
@@ -211,7 +212,7 @@ public final class Node implements AutoCloseable {
         }
         try {
             return r.change("config-file:" + file, Role.PLATFORM, "import " + file, doc -> document.deepCopy(),
-                    e -> Registry.invalid(e, p -> p)).version().version();
+                    p -> p).version().version();
         } catch (ApiError e) {
             List<String> details = new ArrayList<>();
             e.details().forEach(p -> details.add(p.path() + ": " + p.message()));

@@ -161,6 +161,7 @@ public final class AdminApi implements HttpService {
 
     /** What an endpoint answers. */
     record Reply(int status, String contentType, String body, Optional<Long> version, String summary) {
+        // summary: what the audit log says (the change, or "error_code: message")
         static Reply json(int status, JsonNode body) {
             return new Reply(status, JSON, body.toString(), Optional.empty(), "");
         }
@@ -218,23 +219,13 @@ public final class AdminApi implements HttpService {
     }
 
     private void audit(Principal who, String unauthenticated, String action, Reply reply) {
-        String message = reply.status() < 400 ? (reply.summary().isEmpty() ? "ok" : reply.summary())
-                : errorMessage(reply);
+        String message = reply.summary().isEmpty() ? "ok" : reply.summary();
         try {
             store.audit(new AuditEntry(0, Instant.now(), who == null ? unauthenticated : who.name(),
                     Optional.ofNullable(who).map(p -> p.role().wire()), action, reply.status(), reply.version(),
                     message));
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "cannot write audit entry for " + action + ": " + e.getMessage());
-        }
-    }
-
-    private static String errorMessage(Reply reply) {
-        try {
-            JsonNode n = MAPPER.readTree(reply.body());
-            return n.path("error").asText() + ": " + n.path("message").asText();
-        } catch (JsonProcessingException e) {
-            return "status " + reply.status();
         }
     }
 
@@ -263,7 +254,7 @@ public final class AdminApi implements HttpService {
                 }
             }
         }
-        return Reply.json(e.status(), body);
+        return new Reply(e.status(), JSON, body.toString(), Optional.empty(), e.code() + ": " + e.getMessage());
     }
 
     private static ApiError notFound(String what) {
@@ -314,7 +305,7 @@ public final class AdminApi implements HttpService {
                 routes.add(stored);
             }
             return doc;
-        }, e -> Registry.invalid(e, path -> relativeTo(path, "routes[" + index[0] + "]")));
+        }, path -> relativeTo(path, "routes[" + index[0] + "]"));
         return Reply.committed(created[0] ? 201 : 200, stored, c);
     }
 
@@ -324,7 +315,7 @@ public final class AdminApi implements HttpService {
             ArrayNode routes = Registry.array(doc, "routes");
             routes.remove(Registry.indexOf(routes, id).orElseThrow(() -> notFound("route " + id)));
             return doc;
-        }, e -> Registry.invalid(e, p -> p));
+        }, p -> p);
         return Reply.noContent(c);
     }
 
@@ -357,7 +348,7 @@ public final class AdminApi implements HttpService {
         Committed c = registry.change(call.who().name(), call.who().role(), "put global plugins", doc -> {
             doc.set("global_plugins", plugins);
             return doc;
-        }, e -> Registry.invalid(e, p -> p.startsWith("global_plugins") ? "plugins" + p.substring(14) : p));
+        }, p -> p.startsWith("global_plugins") ? "plugins" + p.substring(14) : p);
         return Reply.committed(200, body, c);
     }
 
@@ -424,7 +415,7 @@ public final class AdminApi implements HttpService {
             }
             result[0] = stored;
             return doc;
-        }, e -> Registry.invalid(e, path -> relativeTo(path, "consumers[" + index[0] + "]")));
+        }, path -> relativeTo(path, "consumers[" + index[0] + "]"));
         return Reply.committed(created[0] ? 201 : 200, publicConsumer(result[0]), c);
     }
 
@@ -434,7 +425,7 @@ public final class AdminApi implements HttpService {
             ArrayNode consumers = Registry.array(doc, "consumers");
             consumers.remove(Registry.indexOf(consumers, id).orElseThrow(() -> notFound("consumer " + id)));
             return doc;
-        }, e -> Registry.invalid(e, p -> p));
+        }, p -> p);
         return Reply.noContent(c);
     }
 
@@ -450,7 +441,7 @@ public final class AdminApi implements HttpService {
                     ArrayNode keys = Registry.array(consumer, "api_keys");
                     keys.addObject().put("id", keyId).put("hash", Secrets.hash(key));
                     return doc;
-                }, e -> Registry.invalid(e, p -> p));
+                }, p -> p);
         ObjectNode body = MAPPER.createObjectNode();
         body.put("id", keyId);
         body.put("key", key);
@@ -471,7 +462,7 @@ public final class AdminApi implements HttpService {
                         ((ObjectNode) consumers.get(i)).remove("api_keys");
                     }
                     return doc;
-                }, e -> Registry.invalid(e, p -> p));
+                }, p -> p);
         return Reply.noContent(c);
     }
 
@@ -607,7 +598,7 @@ public final class AdminApi implements HttpService {
                 + " (only the newest " + Store.KEPT_VERSIONS + " are kept)"));
         ObjectNode content = Registry.document(old.content());
         Committed c = registry.change(call.who().name(), call.who().role(), "rollback to version " + n,
-                doc -> content.deepCopy(), e -> Registry.invalid(e, p -> p));
+                doc -> content.deepCopy(), p -> p);
         ObjectNode body = MAPPER.createObjectNode();
         body.put("version", c.version().version());
         body.put("rolled_back_to", n);
@@ -675,7 +666,7 @@ public final class AdminApi implements HttpService {
             return new Reply(200, JSON, body.toString(), Optional.empty(), "import: no changes");
         }
         Committed c = registry.change(call.who().name(), call.who().role(), "import", doc -> incoming.deepCopy(),
-                e -> Registry.invalid(e, p -> p));
+                p -> p);
         ObjectNode body = MAPPER.createObjectNode();
         body.put("version", c.version().version());
         body.set("changes", changesJson(c.changes()));

@@ -161,11 +161,12 @@ public final class Registry {
      * @param summary one line for the history
      * @param edit    edits a copy of the current document in place (or returns a replacement); may throw
      *                {@link ApiError}
-     * @param onError turns validation problems into the API error the caller wants
+     * @param rewrite maps document paths in validation problems to the paths of the request body
      * @return the commit
+     * @throws ApiError 400/409 (see {@link #invalid}) when the result does not validate
      */
     public Committed change(String author, Role role, String summary, UnaryOperator<ObjectNode> edit,
-                            java.util.function.Function<ConfigException, ApiError> onError) {
+                            UnaryOperator<String> rewrite) {
         for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
             Current cur = current();
             ObjectNode before = cur.document().deepCopy();
@@ -175,7 +176,7 @@ public final class Registry {
             try {
                 config = validate(next);
             } catch (ConfigException e) {
-                throw onError.apply(e);
+                throw invalid(e, rewrite);
             }
             try {
                 ConfigVersion v = store.commit(cur.version(), next.toString(), author, role.wire(), summary);

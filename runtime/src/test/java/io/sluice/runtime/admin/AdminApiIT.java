@@ -306,6 +306,15 @@ class AdminApiIT {
         // importing the same document again changes nothing
         assertEquals(3, admin.post("/v1/config/import", changed).json().path("version").asLong());
 
+        Resp list = admin.post("/v1/config/import", "- a\n- b\n");
+        assertEquals(400, list.status());
+        assertEquals("invalid_config", list.error());
+        Resp syntax = admin.post("/v1/config/import", "routes: [\n");
+        assertEquals(400, syntax.status());
+        assertTrue(syntax.json().path("details").get(0).path("message").asText().startsWith("syntax error"),
+                syntax.toString());
+        assertEquals(3, admin.get("/v1/config").json().path("version").asLong());
+
         // the export of version 3 imports back to an identical document
         String json = admin.get("/v1/config/export", "application/json").body();
         assertEquals(0, admin.post("/v1/config/import?dry_run=true", json).json().path("changes").size());
@@ -361,11 +370,15 @@ class AdminApiIT {
         assertEquals("developer", refused.path("role").asText());
         assertEquals("DELETE /v1/routes/a", refused.path("action").asText());
         assertEquals(403, refused.path("status").asInt());
+        assertEquals("forbidden: role developer may not DELETE /v1/routes/a", refused.path("message").asText());
         JsonNode write = entries.get(2);
         assertEquals("PUT /v1/routes/a", write.path("action").asText());
         assertEquals(1, write.path("config_version").asLong());
         assertEquals("put route a", write.path("message").asText());
         assertEquals("POST /v1/tokens", entries.get(3).path("action").asText());
+        assertEquals(1, admin.get("/v1/audit?limit=1").json().path("entries").size());
+        assertEquals("before", admin.get("/v1/audit?before=x").json().path("details").get(0).path("path").asText());
+        assertEquals(400, admin.get("/v1/audit?limit=5000").status());
     }
 
     @Test

@@ -164,6 +164,33 @@ class DistributionIT {
     }
 
     @Test
+    void aVersionTheDataPlaneCannotApplyIsSkippedAndTheLastGoodOneKept() throws Exception {
+        Node a = dataPlane("dp-a", Duration.ofMillis(200));
+        assertEquals(201, admin.put("/v1/routes/svc", route("/svc")).status());
+        awaitServing(a, "/svc", Duration.ofSeconds(10));
+        // e.g. written by a newer control plane with a plugin this data plane does not have
+        cp.registry().orElseThrow().store().commit(1, "{\"routes\":[{\"id\":\"x\",\"paths\":[\"/x\"],"
+                + "\"upstream\":{\"targets\":[{\"url\":\"http://127.0.0.1:1\"}]},"
+                + "\"plugins\":[{\"name\":\"from-the-future\"}]}]}", "test", "platform", "unknown plugin");
+        for (int i = 0; i < 10; i++) {
+            Thread.sleep(100);
+            assertEquals(200, get(a, "/svc"));
+            assertEquals(1, a.server().gateway().current().version());
+        }
+        assertEquals(200, ready(a));
+        assertTrue(Files.readString(dir.resolve("dp-a/snapshot.json")).contains("\"version\":1"));
+        // the control plane refuses to build on it too; rolling back gives a good version 3, which is applied
+        assertEquals(400, admin.put("/v1/routes/svc", route("/svc2")).status());
+        assertEquals(200, admin.post("/v1/config/rollback", "{\"version\": 1}").status());
+        long end = System.nanoTime() + 10_000_000_000L;
+        while (a.server().gateway().current().version() != 3 && System.nanoTime() < end) {
+            Thread.sleep(20);
+        }
+        assertEquals(3, a.server().gateway().current().version());
+        assertEquals(200, get(a, "/svc"));
+    }
+
+    @Test
     void redisDownFallsBackToPolling() throws Exception {
         Node a = dataPlane("dp-a", Duration.ofMillis(300));
         redis.stop();
