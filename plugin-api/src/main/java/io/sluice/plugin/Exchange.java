@@ -37,6 +37,30 @@ public interface Exchange {
     void consumer(Consumer consumer);
 
     /**
+     * The registry's consumers, for auth filters that resolve credentials.
+     *
+     * @return the directory of the config snapshot this request runs on
+     */
+    Consumers consumers();
+
+    /**
+     * The upstream group the request will be sent to: {@code default} (the route's {@code upstream}) unless a
+     * filter chose one of the route's named {@code upstreams}.
+     *
+     * @return the group name
+     */
+    String upstream();
+
+    /**
+     * Chooses one of the route's upstream groups. The filter must declare the names it may choose in
+     * {@link Filter#upstreams()} so that a route lacking one is refused when the config is written.
+     *
+     * @param group {@code default} or a key of the route's {@code upstreams}
+     * @throws IllegalArgumentException if the route has no such group
+     */
+    void upstream(String group);
+
+    /**
      * The matched route.
      *
      * @return route id and path parameters

@@ -47,4 +47,14 @@ public interface Filter {
     default boolean needsResponseBody() {
         return false;
     }
+
+    /**
+     * The upstream groups this filter may choose with {@link Exchange#upstream(String)}. The gateway refuses a
+     * config in which the route lacks one of them.
+     *
+     * @return group names; the default is none
+     */
+    default java.util.Set<String> upstreams() {
+        return java.util.Set.of();
+    }
 }

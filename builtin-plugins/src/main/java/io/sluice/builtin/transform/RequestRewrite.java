@@ -1,9 +1,9 @@
 package io.sluice.builtin.transform;
 
 import io.sluice.plugin.FilterConfig;
+import io.sluice.plugin.Query;
 import io.sluice.plugin.Request;
 
-import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -61,17 +61,7 @@ record RequestRewrite(Optional<String> pathTemplate, List<String> queryRemove, M
             request.path(b.toString());
         });
         if (!queryRemove.isEmpty() || !queryAdd.isEmpty()) {
-            StringBuilder q = new StringBuilder();
-            String query = request.query();
-            if (!query.isEmpty()) {
-                for (String pair : query.split("&")) {
-                    int eq = pair.indexOf('=');
-                    String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-                    if (!queryRemove.contains(name) && !pair.isEmpty()) {
-                        q.append(q.isEmpty() ? "" : "&").append(pair);
-                    }
-                }
-            }
+            StringBuilder q = new StringBuilder(Query.remove(request.query(), queryRemove));
             queryAdd.forEach((k, v) -> q.append(q.isEmpty() ? "" : "&")
                     .append(URLEncoder.encode(k, StandardCharsets.UTF_8)).append('=')
                     .append(URLEncoder.encode(v, StandardCharsets.UTF_8)));

@@ -1,6 +1,7 @@
 package io.sluice.plugin.testkit;
 
 import io.sluice.plugin.Consumer;
+import io.sluice.plugin.Consumers;
 import io.sluice.plugin.Exchange;
 import io.sluice.plugin.Headers;
 import io.sluice.plugin.Request;
@@ -12,6 +13,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 
 /**
  * An {@link Exchange} for unit tests of filters. Build one with {@link #request(String, String)}, hand it to the
@@ -29,6 +31,9 @@ public final class TestExchange implements Exchange {
     private TestResponse response;
     private Consumer consumer;
     private RouteInfo route = new RouteInfo("test-route", Map.of());
+    private Consumers consumers = Consumers.NONE;
+    private Set<String> groups = Set.of("default");
+    private String upstream = "default";
     private final Map<String, Object> vars = new HashMap<>();
     private String clientAddress = "127.0.0.1";
     private String requestId = "test-request-id";
@@ -108,6 +113,30 @@ public final class TestExchange implements Exchange {
     }
 
     /**
+     * Sets the consumer directory auth filters see.
+     *
+     * @param consumers for example a {@link TestConsumers}
+     * @return this
+     */
+    public TestExchange consumers(Consumers consumers) {
+        this.consumers = consumers;
+        return this;
+    }
+
+    /**
+     * Declares the route's named upstream groups ({@code default} always exists).
+     *
+     * @param names group names
+     * @return this
+     */
+    public TestExchange upstreams(String... names) {
+        Set<String> all = new java.util.HashSet<>(Set.of(names));
+        all.add("default");
+        groups = Set.copyOf(all);
+        return this;
+    }
+
+    /**
      * Puts the exchange on the response side, as if the upstream answered.
      *
      * @param status  status
@@ -147,6 +176,24 @@ public final class TestExchange implements Exchange {
     @Override
     public void consumer(Consumer consumer) {
         this.consumer = consumer;
+    }
+
+    @Override
+    public Consumers consumers() {
+        return consumers;
+    }
+
+    @Override
+    public String upstream() {
+        return upstream;
+    }
+
+    @Override
+    public void upstream(String group) {
+        if (!groups.contains(group)) {
+            throw new IllegalArgumentException("route has no upstream group '" + group + "' (declare it with upstreams())");
+        }
+        upstream = group;
     }
 
     @Override

@@ -21,9 +21,11 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -135,7 +137,17 @@ public final class ConfigParser {
                 problems.add(tree.problem(path + ".paths[" + i + "]", e.getMessage()));
             }
         }
-        JsonNode up = r.get("upstream");
+        UpstreamSpec upstream = upstream(tree, r.get("upstream"), path + ".upstream", problems);
+        Map<String, UpstreamSpec> groups = new LinkedHashMap<>();
+        r.path("upstreams").properties().forEach(g -> groups.put(g.getKey(),
+                upstream(tree, g.getValue(), path + ".upstreams." + g.getKey(), problems)));
+        return new RouteSpec(r.get("id").asText(), List.copyOf(paths),
+                strings(r.path("methods"), false), strings(r.path("hosts"), true),
+                Optional.ofNullable(r.get("strip_prefix")).map(JsonNode::asText), upstream,
+                Collections.unmodifiableMap(groups), List.copyOf(plugins(tree, r.path("plugins"), path + ".plugins", problems)));
+    }
+
+    private static UpstreamSpec upstream(SourceTree tree, JsonNode up, String path, List<Problem> problems) {
         List<Target> targets = new ArrayList<>();
         JsonNode t = up.get("targets");
         for (int i = 0; i < t.size(); i++) {
@@ -147,19 +159,15 @@ public final class ConfigParser {
                 }
                 targets.add(new Target(uri, t.get(i).path("weight").asInt(100)));
             } catch (IllegalArgumentException e) {
-                problems.add(tree.problem(path + ".upstream.targets[" + i + "].url", "bad url: " + e.getMessage()));
+                problems.add(tree.problem(path + ".targets[" + i + "].url", "bad url: " + e.getMessage()));
             }
         }
         if (!targets.isEmpty() && targets.stream().allMatch(x -> x.weight() == 0)) {
-            problems.add(tree.problem(path + ".upstream.targets", "at least one target needs a weight above 0"));
+            problems.add(tree.problem(path + ".targets", "at least one target needs a weight above 0"));
         }
-        UpstreamSpec upstream = new UpstreamSpec(List.copyOf(targets),
+        return new UpstreamSpec(List.copyOf(targets),
                 up.path("connect_timeout_ms").asInt(DEFAULT_CONNECT_TIMEOUT_MS),
                 up.path("timeout_ms").asInt(DEFAULT_TIMEOUT_MS));
-        return new RouteSpec(r.get("id").asText(), List.copyOf(paths),
-                strings(r.path("methods"), false), strings(r.path("hosts"), true),
-                Optional.ofNullable(r.get("strip_prefix")).map(JsonNode::asText), upstream,
-                List.copyOf(plugins(tree, r.path("plugins"), path + ".plugins", problems)));
     }
 
     private List<PluginEntry> plugins(SourceTree tree, JsonNode list, String path, List<Problem> problems) {

@@ -43,11 +43,13 @@ public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> rou
      * @param methods     upper-case methods; empty = any
      * @param hosts       lower-case host names (no port); empty = any
      * @param stripPrefix prefix removed from the path before proxying, or empty
-     * @param upstream    where to send requests
+     * @param upstream    where to send requests: the {@code default} upstream group
+     * @param upstreams   further named upstream groups a filter (canary) may choose instead
      * @param plugins     the ordered chain
      */
     public record RouteSpec(String id, List<PathPattern> paths, List<String> methods, List<String> hosts,
-                            Optional<String> stripPrefix, UpstreamSpec upstream, List<PluginEntry> plugins) {
+                            Optional<String> stripPrefix, UpstreamSpec upstream, Map<String, UpstreamSpec> upstreams,
+                            List<PluginEntry> plugins) {
     }
 
     /**

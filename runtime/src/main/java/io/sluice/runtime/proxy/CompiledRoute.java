@@ -5,20 +5,21 @@ import io.sluice.registry.config.GatewayConfig.OnError;
 import io.sluice.registry.config.GatewayConfig.RouteSpec;
 import io.sluice.runtime.upstream.ConnectionPool;
 
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * A route made ready for traffic: its filter chain instantiated, its targets bound to connection pools.
+ * A route made ready for traffic: its filter chain instantiated, its upstream groups bound to connection pools.
  *
- * @param spec             the route as configured
- * @param chain            global filters, then the route's, in order
- * @param bufferRequest    some filter reads the request body
- * @param bufferResponse   some filter reads the response body
- * @param targets          weighted targets
- * @param totalWeight      sum of weights
+ * @param spec           the route as configured
+ * @param chain          global filters, then the route's, in order
+ * @param bufferRequest  some filter reads the request body
+ * @param bufferResponse some filter reads the response body
+ * @param upstream       the default group (the route's {@code upstream})
+ * @param groups         every group by name, {@code default} included
  */
 record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest, boolean bufferResponse,
-                     Target[] targets, int totalWeight) {
+                     Group upstream, Map<String, Group> groups) {
 
     /**
      * A filter in a chain.
@@ -26,8 +27,9 @@ record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest,
      * @param name    plugin name, for errors and metrics
      * @param filter  the instance
      * @param onError failure policy
+     * @param path    where the entry is in the config, for errors
      */
-    record BoundFilter(String name, Filter filter, OnError onError) {
+    record BoundFilter(String name, Filter filter, OnError onError, String path) {
     }
 
     /**
@@ -38,17 +40,28 @@ record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest,
     record Target(ConnectionPool pool, String basePath, int weight) {
     }
 
-    Target pickTarget() {
-        if (targets.length == 1) {
-            return targets[0];
-        }
-        int r = ThreadLocalRandom.current().nextInt(totalWeight);
-        for (Target t : targets) {
-            r -= t.weight();
-            if (r < 0) {
-                return t;
+    /**
+     * An upstream group: weighted targets and their timeouts.
+     *
+     * @param name             {@code default} or the key in the route's {@code upstreams}
+     * @param targets          targets with a weight above 0
+     * @param totalWeight      sum of weights
+     * @param connectTimeoutMs connect timeout
+     * @param timeoutMs        response timeout
+     */
+    record Group(String name, Target[] targets, int totalWeight, int connectTimeoutMs, int timeoutMs) {
+        Target pick() {
+            if (targets.length == 1) {
+                return targets[0];
             }
+            int r = ThreadLocalRandom.current().nextInt(totalWeight);
+            for (Target t : targets) {
+                r -= t.weight();
+                if (r < 0) {
+                    return t;
+                }
+            }
+            return targets[targets.length - 1];
         }
-        return targets[targets.length - 1];
     }
 }

@@ -1,5 +1,6 @@
 package io.sluice.runtime.proxy;
 
+import io.sluice.plugin.Consumers;
 import io.sluice.plugin.Filter;
 import io.sluice.plugin.FilterConfig;
 import io.sluice.plugin.FilterFactory;
@@ -17,7 +18,9 @@ import io.sluice.runtime.upstream.UpstreamClient;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -27,10 +30,14 @@ import java.util.Set;
  * @param version config version
  * @param config  the config it was built from
  * @param router  routes by method, host and path
- * @param pools   the connection pools its targets use
+ * @param pools     the connection pools its targets use
+ * @param consumers the registry consumers, for auth filters
  */
 public record ConfigSnapshot(long version, GatewayConfig config, Router<CompiledRoute> router,
-                             Set<ConnectionPool> pools) {
+                             Set<ConnectionPool> pools, Consumers consumers) {
+    /** The name of a route's {@code upstream}, as filters choose it. */
+    public static final String DEFAULT_GROUP = "default";
+
 
     /**
      * Builds a snapshot: instantiates every filter and binds targets to pools.
@@ -53,27 +60,22 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
             List<CompiledRoute.BoundFilter> chain = new ArrayList<>(globals);
             chain.addAll(bind(r.plugins(), "routes[" + i + "].plugins", catalog, problems));
             CompiledRoute.BoundFilter[] filters = chain.toArray(CompiledRoute.BoundFilter[]::new);
-            List<CompiledRoute.Target> targets = new ArrayList<>();
-            int total = 0;
-            for (GatewayConfig.Target t : r.upstream().targets()) {
-                if (t.weight() == 0) {
-                    continue;
+            Map<String, CompiledRoute.Group> groups = new LinkedHashMap<>();
+            groups.put(DEFAULT_GROUP, group(DEFAULT_GROUP, r.upstream(), client, pools));
+            r.upstreams().forEach((name, spec) -> groups.put(name, group(name, spec, client, pools)));
+            for (CompiledRoute.BoundFilter f : filters) {
+                for (String wanted : f.filter().upstreams()) {
+                    if (!groups.containsKey(wanted)) {
+                        problems.add(new Problem(f.path() + ".config", 0, "plugin '" + f.name()
+                                + "' sends traffic to upstream group '" + wanted + "' but route '" + r.id()
+                                + "' has none; add it under routes[" + i + "].upstreams"));
+                    }
                 }
-                URI u = t.url();
-                int port = u.getPort() < 0 ? 80 : u.getPort();
-                String base = u.getRawPath() == null || u.getRawPath().equals("/") ? "" : u.getRawPath();
-                if (base.endsWith("/")) {
-                    base = base.substring(0, base.length() - 1);
-                }
-                ConnectionPool pool = client.pool(u.getHost(), port);
-                pools.add(pool);
-                targets.add(new CompiledRoute.Target(pool, base, t.weight()));
-                total += t.weight();
             }
             CompiledRoute compiled = new CompiledRoute(r, filters,
                     chain.stream().anyMatch(f -> f.filter().needsRequestBody()),
                     chain.stream().anyMatch(f -> f.filter().needsResponseBody()),
-                    targets.toArray(CompiledRoute.Target[]::new), total);
+                    groups.get(DEFAULT_GROUP), Map.copyOf(groups));
             for (int p = 0; p < r.paths().size(); p++) {
                 PathPattern pattern = r.paths().get(p);
                 try {
@@ -86,7 +88,31 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new ConfigSnapshot(version, config, router.build(), Set.copyOf(pools));
+        return new ConfigSnapshot(version, config, router.build(), Set.copyOf(pools),
+                ConsumerDirectory.of(config.consumers()));
+    }
+
+    private static CompiledRoute.Group group(String name, GatewayConfig.UpstreamSpec spec, UpstreamClient client,
+                                             Set<ConnectionPool> pools) {
+        List<CompiledRoute.Target> targets = new ArrayList<>();
+        int total = 0;
+        for (GatewayConfig.Target t : spec.targets()) {
+            if (t.weight() == 0) {
+                continue;
+            }
+            URI u = t.url();
+            int port = u.getPort() < 0 ? 80 : u.getPort();
+            String base = u.getRawPath() == null || u.getRawPath().equals("/") ? "" : u.getRawPath();
+            if (base.endsWith("/")) {
+                base = base.substring(0, base.length() - 1);
+            }
+            ConnectionPool pool = client.pool(u.getHost(), port);
+            pools.add(pool);
+            targets.add(new CompiledRoute.Target(pool, base, t.weight()));
+            total += t.weight();
+        }
+        return new CompiledRoute.Group(name, targets.toArray(CompiledRoute.Target[]::new), total,
+                spec.connectTimeoutMs(), spec.timeoutMs());
     }
 
     private static List<CompiledRoute.BoundFilter> bind(List<PluginEntry> entries, String path,
@@ -102,7 +128,7 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
             }
             try {
                 Filter f = factory.create(FilterConfig.of(e.config()));
-                out.add(new CompiledRoute.BoundFilter(e.name(), f, e.onError()));
+                out.add(new CompiledRoute.BoundFilter(e.name(), f, e.onError(), at));
             } catch (RuntimeException ex) {
                 problems.add(new Problem(at + ".config", 0, "plugin refused its config: " + ex.getMessage()));
             }

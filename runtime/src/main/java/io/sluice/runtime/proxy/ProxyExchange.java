@@ -1,6 +1,7 @@
 package io.sluice.runtime.proxy;
 
 import io.sluice.plugin.Consumer;
+import io.sluice.plugin.Consumers;
 import io.sluice.plugin.Exchange;
 import io.sluice.plugin.Headers;
 import io.sluice.plugin.Request;
@@ -26,13 +27,19 @@ final class ProxyExchange implements Exchange, Request {
     private final String requestId;
     private Map<String, Object> vars;
     private Consumer consumer;
+    private final Consumers consumers;
+    private final CompiledRoute compiled;
+    CompiledRoute.Group group;
     byte[] body;            // buffered request body, when a filter asked or set one
     boolean bodyReplaced;
     long bodyLimit = -1;
     ProxyResponse response;
 
     ProxyExchange(String method, String path, String query, Headers headers, RouteInfo route,
-                  String clientAddress, String requestId) {
+                  String clientAddress, String requestId, CompiledRoute compiled, Consumers consumers) {
+        this.compiled = compiled;
+        this.group = compiled == null ? null : compiled.upstream();
+        this.consumers = consumers;
         this.method = method;
         this.path = path;
         this.query = query;
@@ -60,6 +67,25 @@ final class ProxyExchange implements Exchange, Request {
     @Override
     public void consumer(Consumer consumer) {
         this.consumer = consumer;
+    }
+
+    @Override
+    public Consumers consumers() {
+        return consumers;
+    }
+
+    @Override
+    public String upstream() {
+        return group.name();
+    }
+
+    @Override
+    public void upstream(String name) {
+        CompiledRoute.Group g = compiled.groups().get(name);
+        if (g == null) {
+            throw new IllegalArgumentException("route '" + route.id() + "' has no upstream group '" + name + "'");
+        }
+        group = g;
     }
 
     @Override

@@ -84,11 +84,11 @@ public final class ProxyHandler implements Handler {
                 send(res, Outcome.error(405, "method_not_allowed", method + " is not allowed here"));
             }
             case Router.Found<CompiledRoute> found ->
-                    proxy(req, res, method, rawPath, authority, contentLength, found.route(), found.params());
+                    proxy(req, res, snapshot, method, rawPath, authority, contentLength, found.route(), found.params());
         }
     }
 
-    private void proxy(ServerRequest req, ServerResponse res, String method, String rawPath, String authority,
+    private void proxy(ServerRequest req, ServerResponse res, ConfigSnapshot snapshot, String method, String rawPath, String authority,
                        long contentLength, CompiledRoute route, java.util.Map<String, String> params) {
         Headers headers = new Headers();
         String client = clientAddress(req.remotePeer().address());
@@ -96,7 +96,7 @@ public final class ProxyHandler implements Handler {
         String path = stripPrefix(rawPath, route.spec().stripPrefix().orElse(null));
         String query = req.query().rawValue();
         ProxyExchange ex = new ProxyExchange(method, path, query, headers,
-                new RouteInfo(route.spec().id(), params), client, requestId);
+                new RouteInfo(route.spec().id(), params), client, requestId, route, snapshot.consumers());
         boolean hasEntity = req.content().hasEntity();
         BoundBody body = null;
         try {
@@ -130,11 +130,12 @@ public final class ProxyHandler implements Handler {
                 }
                 upstreamBody = body.upstream;
             }
-            CompiledRoute.Target target = route.pickTarget();
+            CompiledRoute.Group group = ex.group;
+            CompiledRoute.Target target = group.pick();
             String upstreamTarget = target.basePath() + ex.path() + (ex.query().isEmpty() ? "" : "?" + ex.query());
             UpstreamResponse up = gateway.client().send(target.pool(),
                     new UpstreamRequest(method, upstreamTarget, headers, upstreamBody),
-                    route.spec().upstream().connectTimeoutMs(), route.spec().upstream().timeoutMs());
+                    group.connectTimeoutMs(), group.timeoutMs());
             ex.response = new ProxyExchange.ProxyResponse(up.status(), up.headers(), null, up);
             if (route.bufferResponse()) {
                 ex.response.body = up.readBody(MAX_BUFFERED_BODY);
