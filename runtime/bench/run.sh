@@ -5,6 +5,9 @@
 # -XX:ActiveProcessorCount=1); the upstream (nginx, 1 KiB static file, keep-alive) and wrk on CPU 1.
 # Every target is measured RUNS times, alternating, after a warm-up; RESULTS.md quotes medians.
 # Then p50/p99 at half of Sluice's median max RPS, through Sluice and direct, with a paced wrk script.
+# "chain" is a second Sluice route running key-auth + rate-limit (policy redis) + transform, measured in the
+# same rounds, so its RPS is a ratio of the no-plugin route ("sluice") in the same run. It needs Redis at
+# REDIS_URL (default redis://127.0.0.1:6379); CHAIN=0 skips it.
 #
 #   runtime/bench/run.sh                 # defaults: RUNS=3 DURATION=20 WARMUP=60 CONNS=64
 #   RUNS=5 DURATION=30 runtime/bench/run.sh
@@ -23,6 +26,9 @@ UP_PORT=${UP_PORT:-19001}
 NGX_PORT=${NGX_PORT:-19002}
 SLUICE_PORT=${SLUICE_PORT:-19003}
 ADMIN_PORT=${ADMIN_PORT:-19004}
+CHAIN=${CHAIN:-1}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+BENCH_KEY=sk_bench_0123456789abcdef0123456789abcdef
 OUT="$HERE/out"
 mkdir -p "$OUT"
 rm -rf "$OUT"/nginx-*
@@ -75,6 +81,29 @@ routes:
     upstream:
       targets: [{url: "http://127.0.0.1:$UP_PORT"}]
 CONF
+if [ "$CHAIN" = 1 ]; then
+    redis_host=${REDIS_URL#*://}; redis_host=${redis_host%%/*}
+    (exec 3<>"/dev/tcp/${redis_host%%:*}/${redis_host##*:}") 2>/dev/null \
+        || { echo "bench: no Redis at $REDIS_URL (start redis-server, or CHAIN=0)" >&2; exit 1; }
+    cat >> "$OUT/sluice.yaml" <<CONF
+  - id: chain
+    paths: ["/chain/**"]
+    strip_prefix: /chain
+    upstream:
+      targets: [{url: "http://127.0.0.1:$UP_PORT"}]
+    plugins:
+      - name: key-auth
+      - name: rate-limit
+        config: {rate: 100000000, by: consumer, policy: redis, redis_url: "$REDIS_URL"}
+      - name: transform
+        config:
+          request: {headers: {set: {X-Bench: "1"}}}
+          response: {headers: {remove: [Server]}}
+consumers:
+  - id: bench
+    api_keys: [{id: k1, hash: "sha256:$(printf %s "$BENCH_KEY" | sha256sum | cut -d' ' -f1)"}]
+CONF
+fi
 if [ ! -f "$ROOT/runtime/target/sluice-runtime.jar" ]; then
     (cd "$ROOT" && sluice_mvn -q -DskipTests install)
 fi
@@ -127,6 +156,11 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 echo "bench: warming up nginx proxy 10 s and Sluice ${WARMUP} s"
 wrk_run "http://127.0.0.1:$NGX_PORT/1k.txt" 10 >/dev/null
 wrk_run "http://127.0.0.1:$SLUICE_PORT/1k.txt" "$WARMUP" >/dev/null
+if [ "$CHAIN" = 1 ]; then
+    curl -fs -H "X-API-Key: $BENCH_KEY" "http://127.0.0.1:$SLUICE_PORT/chain/1k.txt" | wc -c | grep -q 1024 \
+        || { echo "bench: the chain route does not proxy"; cat "$OUT/sluice.log"; exit 1; }
+    wrk_run "http://127.0.0.1:$SLUICE_PORT/chain/1k.txt" 20 -H "X-API-Key: $BENCH_KEY" >/dev/null
+fi
 
 : > "$OUT/runs.txt"
 for i in $(seq 1 "$RUNS"); do
@@ -135,6 +169,10 @@ for i in $(seq 1 "$RUNS"); do
         r=$(wrk_run "http://127.0.0.1:$port/1k.txt" "$DURATION")
         echo "$name $r" | tee -a "$OUT/runs.txt"
     done
+    if [ "$CHAIN" = 1 ]; then
+        r=$(wrk_run "http://127.0.0.1:$SLUICE_PORT/chain/1k.txt" "$DURATION" -H "X-API-Key: $BENCH_KEY")
+        echo "chain $r" | tee -a "$OUT/runs.txt"
+    fi
 done
 # connection reuse: Sluice's established connections to the upstream, and how many it opened in all
 up_conns=$(ss -tanp state established "( dport = :$UP_PORT )" | grep -c "pid=$SLUICE_PID," || true)
@@ -160,6 +198,11 @@ lat_d=$(wrk_run "http://127.0.0.1:$UP_PORT/1k.txt" "$DURATION" -s "$OUT/pace.lua
     echo "p50/p99 ms at max load (median): direct $(col direct 3)/$(col direct 4)  nginx $(col nginx 3)/$(col nginx 4)  sluice $(col sluice 3)/$(col sluice 4)"
     echo "CPU us per request of the server under test (median): upstream-nginx $(col direct 5)  nginx-proxy $(col nginx 5)  sluice $(col sluice 5)"
     echo "paced for ~$half rps ($pace_conns conns, ${delay_ms} ms think time): sluice rps/p50/p99/cpu $lat_s ; direct $lat_d"
+    if [ "$CHAIN" = 1 ]; then
+        C=$(col chain 2)
+        awk -v c="$C" -v s="$S" 'BEGIN { printf "chain key-auth+rate-limit(redis)+transform: median RPS %s, chain/no-plugin %.3f\n", c, c/s }'
+        echo "chain p50/p99 ms (median): $(col chain 3)/$(col chain 4)  CPU us per request of Sluice: $(col chain 5)"
+    fi
     awk -v a="$lat_s" -v b="$lat_d" 'BEGIN { split(a,x," "); split(b,y," "); printf "added p99 at half load: %.3f ms\n", x[3]-y[3] }'
     echo "Sluice's open connections to the upstream after the runs: $up_conns"
 } | tee "$OUT/summary.txt"
