@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Takes a token per request from the bucket of the request's key. With {@code policy: redis} the bucket lives
- * in Redis and is shared by every gateway; when Redis cannot answer (down, slow, not yet connected) the request
+ * in Redis and is shared by every gateway (busy keys take tokens in small {@link Leases leases}); when Redis cannot answer (down, slow, not yet connected) the request
  * is decided by a local bucket at half the configured rate, so an outage never fails requests and never lifts
  * the limit entirely. The fallback is logged once per outage and counted.
  */
@@ -25,6 +25,7 @@ final class RateLimitFilter implements Filter {
     private final RedisBuckets redis;
     private final Cache<String, TokenBucket> local;
     private final Cache<String, TokenBucket> fallback;
+    private final Leases leases;
     private final AtomicBoolean degraded = new AtomicBoolean();
     private final AtomicLong fallbackDecisions = new AtomicLong();
 
@@ -34,6 +35,7 @@ final class RateLimitFilter implements Filter {
         long idleMillis = Math.max(60_000, (long) Math.ceil(config.burst() / config.perMilli()) * 2);
         this.local = config.redis() ? null : buckets(idleMillis);
         this.fallback = config.redis() ? buckets(idleMillis) : null;
+        this.leases = config.redis() ? new Leases(config.burst()) : null;
     }
 
     private static Cache<String, TokenBucket> buckets(long idleMillis) {
@@ -65,13 +67,22 @@ final class RateLimitFilter implements Filter {
     }
 
     private Decision takeShared(String key) {
+        long now = System.nanoTime();
+        Leases.Holder h = leases.holder(key);
+        Decision d = leases.spend(h, now, config.burst(), config.perMilli());
+        if (d != null) {
+            return d;
+        }
+        long want = leases.want(h);
         try {
-            Decision d = redis.take(key, config.perMilli(), config.burst());
+            RedisBuckets.Grant g = redis.take(key, config.perMilli(), config.burst(), Math.max(1, want));
+            d = leases.granted(h, now, want, g, config.burst(), config.perMilli());
             if (degraded.compareAndSet(true, false)) {
                 LOG.log(System.Logger.Level.INFO, "rate-limit: Redis at " + config.redisUrl() + " is back");
             }
             return d;
         } catch (RuntimeException e) {
+            leases.failed(h, want);
             if (degraded.compareAndSet(false, true)) {
                 LOG.log(System.Logger.Level.WARNING, "rate-limit: Redis at " + config.redisUrl()
                         + " unavailable (" + e.getMessage() + "); local buckets at half rate until it is back");

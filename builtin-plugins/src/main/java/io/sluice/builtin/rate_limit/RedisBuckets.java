@@ -21,8 +21,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Token buckets in Redis: one Lua script takes a token atomically (read, refill, take, write, expire), with Redis's
- * own clock so that gateways with skewed clocks agree. Sent with EVALSHA; a NOSCRIPT answer (Redis restarted or
+ * Token buckets in Redis: one Lua script takes up to n tokens atomically (read, refill, take, write, expire), with
+ * Redis's own clock so that gateways with skewed clocks agree. Sent with EVALSHA; a NOSCRIPT answer (Redis restarted or
  * flushed) loads it again once.
  *
  * <p>One connection per Redis URL for the whole process, shared by every rate-limit filter and every config
@@ -43,14 +43,11 @@ final class RedisBuckets {
               ts = now
             end
             tokens = math.min(capacity, tokens + math.max(0, now - ts) * per_ms)
-            local allowed = 0
-            if tokens >= 1 then
-              tokens = tokens - 1
-              allowed = 1
-            end
+            local granted = math.min(tonumber(ARGV[3]), math.floor(tokens))
+            tokens = tokens - granted
             redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
             redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / per_ms) + 1000)
-            return {allowed, tostring(tokens)}
+            return {granted, tostring(tokens)}
             """;
     static final String SHA = sha1(SCRIPT);
 
@@ -101,8 +98,17 @@ final class RedisBuckets {
         });
     }
 
-    /** Takes one token; throws when Redis is unavailable, slow or failing. */
-    Decision take(String key, double perMilli, long capacity) {
+    /**
+     * What the script granted.
+     *
+     * @param granted tokens taken, 0 to {@code want}
+     * @param tokens  tokens left in the shared bucket afterwards
+     */
+    record Grant(long granted, double tokens) {
+    }
+
+    /** Takes up to {@code want} tokens; throws when Redis is unavailable, slow or failing. */
+    Grant take(String key, double perMilli, long capacity, long want) {
         StatefulRedisConnection<String, String> connection = this.connection;
         if (connection == null) {
             maybeConnect();
@@ -114,16 +120,15 @@ final class RedisBuckets {
         String[] keys = {key};
         String perMs = Double.toString(perMilli);
         String cap = Long.toString(capacity);
+        String n = Long.toString(want);
         List<Object> result;
         try {
-            result = connection.sync().evalsha(SHA, ScriptOutputType.MULTI, keys, perMs, cap);
+            result = connection.sync().evalsha(SHA, ScriptOutputType.MULTI, keys, perMs, cap, n);
         } catch (RedisNoScriptException e) {
             connection.sync().scriptLoad(SCRIPT);
-            result = connection.sync().evalsha(SHA, ScriptOutputType.MULTI, keys, perMs, cap);
+            result = connection.sync().evalsha(SHA, ScriptOutputType.MULTI, keys, perMs, cap, n);
         }
-        boolean allowed = ((Number) result.get(0)).longValue() == 1;
-        double tokens = Double.parseDouble(String.valueOf(result.get(1)));
-        return Decision.of(allowed, tokens, capacity, perMilli);
+        return new Grant(((Number) result.get(0)).longValue(), Double.parseDouble(String.valueOf(result.get(1))));
     }
 
     private static String sha1(String s) {

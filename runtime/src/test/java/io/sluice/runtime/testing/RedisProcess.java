@@ -64,6 +64,33 @@ public final class RedisProcess implements AutoCloseable {
         return "redis://127.0.0.1:" + port;
     }
 
+    /**
+     * How many times Redis has run a command since it started (from {@code INFO commandstats}).
+     *
+     * @param command lower-case command name, e.g. {@code evalsha}
+     * @return the call count, 0 if never called
+     */
+    public long calls(String command) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(2000);
+            s.getOutputStream().write("INFO commandstats\r\n".getBytes(StandardCharsets.US_ASCII));
+            java.io.BufferedReader r = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
+            int length = Integer.parseInt(r.readLine().substring(1));   // $<bytes> of a bulk reply
+            char[] body = new char[length];
+            int n = 0;
+            while (n < length) {
+                n += r.read(body, n, length - n);
+            }
+            for (String line : new String(body).split("\r\n")) {
+                if (line.startsWith("cmdstat_" + command + ":calls=")) {
+                    return Long.parseLong(line.substring(line.indexOf('=') + 1, line.indexOf(',')));
+                }
+            }
+            return 0;
+        }
+    }
+
     private boolean ping() {
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(500);
