@@ -4,7 +4,9 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -18,7 +20,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Lease size adapts per key: it doubles when a lease runs out before it lapses and halves when tokens lapse
  * unspent, between 1 and a tenth of the burst (so a handful of gateways cannot lease the bucket dry). A quiet key
  * therefore goes to Redis for every request, as without leases. While one request of a key fetches a lease,
- * others of the same key ask Redis for a single token. A refusal is remembered until the bucket can have refilled
+ * others of the same key wait for it (at most the Redis timeout) and then ask Redis for a single token if it
+ * did not cover them. A refusal is remembered until the bucket can have refilled
  * the wanted lease (at most one lease period), so a client hammering a limited key does not hammer Redis; the
  * tokens accrue in Redis meanwhile and are not lost.
  */
@@ -29,6 +32,7 @@ final class Leases {
     static final class Holder {
         final AtomicLong left = new AtomicLong();
         final AtomicBoolean fetching = new AtomicBoolean();
+        volatile CompletableFuture<Void> fetched = CompletableFuture.completedFuture(null);
         volatile long expires;
         volatile long refusedUntil;
         volatile double tokensAtRedis;
@@ -76,6 +80,7 @@ final class Leases {
         if (!h.fetching.compareAndSet(false, true)) {
             return 0;
         }
+        h.fetched = new CompletableFuture<>();
         if (h.ranOut) {
             h.ranOut = false;
             h.wanted = Math.min(maxLease, h.wanted * 2);
@@ -86,23 +91,47 @@ final class Leases {
     /** Records what Redis granted for a {@link #want} (the calling request spends the first token). */
     Decision granted(Holder h, long now, long wanted, RedisBuckets.Grant g, long capacity, double perMilli) {
         h.tokensAtRedis = g.tokens();
-        if (wanted > 0) {
-            h.fetching.set(false);
-        }
         if (g.granted() == 0) {
             long refillNanos = (long) Math.ceil((Math.max(1, h.wanted) - g.tokens()) / perMilli * 1_000_000);
             h.refusedUntil = now + Math.clamp(refillNanos, 1, TTL_NANOS);
+            release(h, wanted);
             return Decision.of(false, g.tokens(), capacity, perMilli);
         }
-        h.left.addAndGet(g.granted() - 1);
+        if (g.granted() > 1) {
+            h.left.addAndGet(g.granted() - 1);
+        }
         h.expires = now + TTL_NANOS;   // even for a single token: the next request finding none in hand doubles the lease
+        release(h, wanted);
         return Decision.of(true, g.tokens() + h.left.get(), capacity, perMilli);
+    }
+
+    /**
+     * Lets a request that found no token in hand, while another request of its key fetches a lease, wait for that
+     * fetch (at most {@code timeoutNanos}) and spend from it.
+     *
+     * @return a decision, or null when it must still ask Redis itself
+     */
+    Decision awaitFetch(Holder h, long timeoutNanos, long capacity, double perMilli) {
+        try {
+            h.fetched.get(timeoutNanos, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+        return spend(h, System.nanoTime(), capacity, perMilli);
+    }
+
+    private static void release(Holder h, long wanted) {
+        if (wanted > 0) {
+            h.fetching.set(false);
+            h.fetched.complete(null);
+        }
     }
 
     /** Releases the fetch slot after a failed Redis call. */
     void failed(Holder h, long wanted) {
-        if (wanted > 0) {
-            h.fetching.set(false);
-        }
+        release(h, wanted);
     }
 }

@@ -74,6 +74,12 @@ final class RateLimitFilter implements Filter {
             return d;
         }
         long want = leases.want(h);
+        if (want == 0) {
+            d = leases.awaitFetch(h, config.redisTimeout().toNanos(), config.burst(), config.perMilli());
+            if (d != null) {
+                return d;
+            }
+        }
         try {
             RedisBuckets.Grant g = redis.take(key, config.perMilli(), config.burst(), Math.max(1, want));
             d = leases.granted(h, now, want, g, config.burst(), config.perMilli());
