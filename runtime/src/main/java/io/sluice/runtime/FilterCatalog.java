@@ -3,6 +3,7 @@ package io.sluice.runtime;
 import io.sluice.plugin.FilterDescriptor;
 import io.sluice.plugin.FilterFactory;
 import io.sluice.registry.config.PluginCatalog;
+import io.sluice.runtime.js.UploadedFilters;
 
 import java.util.Map;
 import java.util.Optional;
@@ -10,14 +11,46 @@ import java.util.ServiceLoader;
 import java.util.TreeMap;
 
 /**
- * The filter factories the runtime can instantiate. Built-ins are found with {@link ServiceLoader}; uploaded
- * PF4J jars and JS filters will register here too, so there is one way to find a filter.
+ * The filter factories the runtime can instantiate: built-ins (found with {@link ServiceLoader}) and, on nodes
+ * with a store, filters uploaded to the registry. One way to find a filter, whatever its kind.
  */
 public final class FilterCatalog implements PluginCatalog {
     private final Map<String, FilterFactory> factories;
+    private final Optional<UploadedFilters> uploaded;
 
-    private FilterCatalog(Map<String, FilterFactory> factories) {
+    private FilterCatalog(Map<String, FilterFactory> factories, Optional<UploadedFilters> uploaded) {
         this.factories = Map.copyOf(factories);
+        this.uploaded = uploaded;
+    }
+
+    /**
+     * This catalog plus the filters uploaded to the registry.
+     *
+     * @param uploads uploaded filters
+     * @return the catalog
+     */
+    public FilterCatalog withUploads(UploadedFilters uploads) {
+        return new FilterCatalog(factories, Optional.of(uploads));
+    }
+
+    /** @return the uploaded filters, when this node has a store */
+    public Optional<UploadedFilters> uploaded() {
+        return uploaded;
+    }
+
+    @Override
+    public Optional<String> latestUploaded(String name) {
+        return factories.containsKey(name) ? Optional.empty() : uploaded.flatMap(u -> u.latest(name));
+    }
+
+    /**
+     * Whether a name belongs to a built-in filter.
+     *
+     * @param name filter name
+     * @return built in
+     */
+    public boolean isBuiltin(String name) {
+        return factories.containsKey(name);
     }
 
     /**
@@ -33,7 +66,7 @@ public final class FilterCatalog implements PluginCatalog {
                 throw new IllegalStateException("two built-in filters named " + f.descriptor().name());
             }
         }
-        return new FilterCatalog(found);
+        return new FilterCatalog(found, Optional.empty());
     }
 
     @Override
@@ -50,7 +83,10 @@ public final class FilterCatalog implements PluginCatalog {
      */
     public Optional<FilterFactory> factory(String name, Optional<String> version) {
         FilterFactory f = factories.get(name);
-        if (f == null || version.isPresent() && !version.get().equals(f.descriptor().version())) {
+        if (f == null) {
+            return uploaded.flatMap(u -> u.factory(name, version));
+        }
+        if (version.isPresent() && !version.get().equals(f.descriptor().version())) {
             return Optional.empty();
         }
         return Optional.of(f);

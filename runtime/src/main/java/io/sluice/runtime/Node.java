@@ -17,6 +17,9 @@ import io.sluice.registry.store.ConfigVersion;
 import io.sluice.registry.store.Store;
 import io.sluice.registry.store.StoreUnavailableException;
 import io.sluice.runtime.SluiceServer.Listeners;
+import io.sluice.runtime.js.JsSandbox;
+import io.sluice.runtime.js.Quarantine;
+import io.sluice.runtime.js.UploadedFilters;
 import io.sluice.runtime.proxy.ConfigSnapshot;
 import io.sluice.runtime.proxy.Gateway;
 import io.sluice.runtime.upstream.UpstreamClient;
@@ -68,8 +71,12 @@ public final class Node implements AutoCloseable {
     private final Optional<String> generatedToken;
     private final String origin;
 
+    private final UploadedFilters uploads;
+
     private Node(SluiceServer server, Store store, Optional<Registry> registry, Optional<ConfigFollower> follower,
-                 Optional<ConfigPublisher> publisher, Optional<String> generatedToken, String origin) {
+                 Optional<ConfigPublisher> publisher, Optional<String> generatedToken, String origin,
+                 UploadedFilters uploads) {
+        this.uploads = uploads;
         this.server = server;
         this.store = store;
         this.registry = registry;
@@ -106,7 +113,8 @@ public final class Node implements AutoCloseable {
                     + " database; the embedded store serves one process only)");
         }
         Store store = openStore(() -> o.postgres().map(Store::postgres).orElseGet(() -> Store.embedded(o.dataDir())));
-        FilterCatalog catalog = FilterCatalog.builtins();
+        UploadedFilters uploads = uploads(store, o.dataDir());
+        FilterCatalog catalog = FilterCatalog.builtins().withUploads(uploads);
         Gateway gateway = new Gateway(catalog, new UpstreamClient());
         Registry registry = new Registry(store, catalog, config -> {
             try (UpstreamClient offline = new UpstreamClient()) {
@@ -157,15 +165,16 @@ public final class Node implements AutoCloseable {
         };
         SluiceServer server = listen(new Listeners(o.listeners().proxyHost(), o.listeners().proxyPort(),
                 o.listeners().adminHost(), o.listeners().adminPort(), proxy), gateway,
-                new AdminApi(registry, auth), ready, store);
-        return new Node(server, store, Optional.of(registry), Optional.empty(), publisher, token, origin);
+                new AdminApi(registry, auth, Optional.of(uploads)), ready, store);
+        return new Node(server, store, Optional.of(registry), Optional.empty(), publisher, token, origin, uploads);
     }
 
     private static Node startDataPlane(Options o) throws StartException {
         String url = o.postgres().orElseThrow(() -> new StartException("--role data-plane needs --postgres JDBC_URL"
                 + " (the control plane's database; it is only read)"));
         Store store = openStore(() -> Store.postgresReader(url));
-        FilterCatalog catalog = FilterCatalog.builtins();
+        UploadedFilters uploads = uploads(store, o.dataDir());
+        FilterCatalog catalog = FilterCatalog.builtins().withUploads(uploads);
         Gateway gateway = new Gateway(catalog, new UpstreamClient());
         ConfigParser parser = new ConfigParser(catalog);
         ConfigFollower follower = new ConfigFollower(store, o.redis(), new SnapshotFile(o.dataDir()),
@@ -173,7 +182,17 @@ public final class Node implements AutoCloseable {
         String origin = follower.start();
         SluiceServer server = listen(o.listeners(), gateway, null, gateway::loaded, store);
         return new Node(server, store, Optional.empty(), Optional.of(follower), Optional.empty(), Optional.empty(),
-                origin);
+                origin, uploads);
+    }
+
+    private static UploadedFilters uploads(Store store, java.nio.file.Path dataDir) {
+        int workers = Integer.getInteger("sluice.js.workers", Math.max(2, Runtime.getRuntime().availableProcessors()));
+        return new UploadedFilters(() -> new JsSandbox(workers, Quarantine.defaults()), store, dataDir);
+    }
+
+    /** @return uploaded filters of this node */
+    public UploadedFilters uploads() {
+        return uploads;
     }
 
     private static Store openStore(java.util.function.Supplier<Store> open) throws StartException {
@@ -262,6 +281,7 @@ public final class Node implements AutoCloseable {
         follower.ifPresent(ConfigFollower::close);
         server.close();
         publisher.ifPresent(ConfigPublisher::close);
+        uploads.close();
         store.close();
     }
 

@@ -35,6 +35,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -73,10 +74,24 @@ public final class AdminApi implements HttpService {
      * @param auth     token checks
      */
     public AdminApi(Registry registry, AdminAuth auth) {
+        this(registry, auth, Optional.empty());
+    }
+
+    /**
+     * @param registry  config logic
+     * @param auth      token checks
+     * @param artifacts the runtime's inspector of uploaded filters (empty: uploads refused)
+     */
+    public AdminApi(Registry registry, AdminAuth auth, Optional<FilterArtifacts> artifacts) {
         this.registry = registry;
         this.auth = auth;
         this.store = registry.store();
+        this.artifacts = artifacts;
     }
+
+    private final Optional<FilterArtifacts> artifacts;
+    /** Largest artifact accepted. */
+    static final int MAX_ARTIFACT_BYTES = 4 * 1024 * 1024;
 
     @Override
     public void routing(HttpRules rules) {
@@ -97,6 +112,8 @@ public final class AdminApi implements HttpService {
                 .post("/v1/consumers/{id}/api-keys", handler(Need.WRITE_CONFIG, this::addApiKey))
                 .delete("/v1/consumers/{id}/api-keys/{key}", handler(Need.WRITE_CONFIG, this::deleteApiKey))
                 .get("/v1/filters", handler(Need.READ, this::listFilters))
+                .post("/v1/filters", handler(Need.WRITE_FILTERS, this::uploadFilter))
+                .post("/v1/filters/{name}/versions/{version}/enable", handler(Need.WRITE_FILTERS, this::enableFilter))
                 .get("/v1/filters/{name}", handler(Need.READ, this::getFilter))
                 .get("/v1/filters/{name}/versions/{version}", handler(Need.READ, this::getFilterVersion))
                 .delete("/v1/filters/{name}/versions/{version}", handler(Need.WRITE_FILTERS, this::deleteFilter))
@@ -510,7 +527,67 @@ public final class AdminApi implements HttpService {
     private Reply getFilterVersion(Call call) {
         FilterRecord f = store.filter(call.param("name"), call.param("version"))
                 .orElseThrow(() -> notFound("filter " + call.param("name") + " version " + call.param("version")));
-        return Reply.json(200, filterJson(f, true));
+        ObjectNode n = filterJson(f, true);
+        n.put("quarantined", artifacts.map(a -> a.quarantined(f.name(), f.version())).orElse(false));
+        return Reply.json(200, n);
+    }
+
+    private Reply uploadFilter(Call call) {
+        FilterArtifacts a = artifacts.orElseThrow(() -> new ApiError(501, "not_supported",
+                "this node does not load uploaded filters"));
+        String type = call.req().headers().contentType().map(t -> t.mediaType().text().toLowerCase(Locale.ROOT))
+                .orElse("");
+        byte[] content;
+        try (InputStream in = call.req().content().inputStream()) {
+            content = in.readNBytes(MAX_ARTIFACT_BYTES + 1);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (content.length > MAX_ARTIFACT_BYTES) {
+            throw new ApiError(413, "payload_too_large", "a filter artifact may be at most "
+                    + MAX_ARTIFACT_BYTES + " bytes");
+        }
+        if (content.length == 0) {
+            throw new ApiError(400, "invalid_filter", "the request body must be the filter (a JavaScript module)");
+        }
+        FilterArtifacts.Inspected i;
+        try {
+            i = a.inspect(type, content);
+        } catch (FilterArtifacts.Invalid e) {
+            throw new ApiError(400, "invalid_filter", "the filter does not load: " + e.getMessage(), e.problems());
+        }
+        boolean uploadedBefore = store.filters().stream().anyMatch(f -> f.name().equals(i.name()));
+        if (!uploadedBefore && registry.catalog().describe(i.name(), Optional.empty()).isPresent()) {
+            throw new ApiError(409, "conflict", "'" + i.name() + "' is the name of a built-in filter");
+        }
+        String sha = Secrets.hash(content).substring("sha256:".length());
+        FilterRecord r = new FilterRecord(i.name(), i.version(), i.kind(), sha, i.schema(), java.time.Instant.now(),
+                call.who().name());
+        if (!store.addFilter(r, content)) {
+            FilterRecord existing = store.filter(i.name(), i.version()).orElseThrow();
+            if (!existing.sha256().equals(sha)) {
+                throw new ApiError(409, "conflict", "filter " + i.name() + " " + i.version()
+                        + " was uploaded before with different content (sha256 " + existing.sha256()
+                        + "); versions are immutable, upload a new version");
+            }
+            return Reply.json(200, filterJson(existing, true));
+        }
+        return new Reply(201, JSON, filterJson(r, true).toString(), Optional.empty(),
+                "uploaded filter " + i.name() + " " + i.version() + " (" + i.kind() + ", sha256 " + sha + ")");
+    }
+
+    private Reply enableFilter(Call call) {
+        String name = call.param("name");
+        String version = call.param("version");
+        store.filter(name, version).orElseThrow(() -> notFound("filter " + name + " version " + version));
+        boolean was = artifacts.map(a -> a.release(name, version)).orElse(false);
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("name", name);
+        n.put("version", version);
+        n.put("quarantined", false);
+        n.put("was_quarantined", was);
+        return new Reply(200, JSON, n.toString(), Optional.empty(),
+                (was ? "re-enabled quarantined filter " : "enabled filter ") + name + " " + version);
     }
 
     private Reply deleteFilter(Call call) {

@@ -80,6 +80,13 @@ public final class Registry {
     private final Check check;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
 
+    private final PluginCatalog catalog;
+
+    /** @return the plugins configs may name */
+    public PluginCatalog catalog() {
+        return catalog;
+    }
+
     /**
      * @param store   where versions live
      * @param catalog the plugins configs may name
@@ -88,6 +95,7 @@ public final class Registry {
     public Registry(Store store, PluginCatalog catalog, Check check) {
         this.store = store;
         this.parser = new ConfigParser(catalog);
+        this.catalog = catalog;
         this.check = check;
     }
 
@@ -172,6 +180,7 @@ public final class Registry {
             ObjectNode before = cur.document().deepCopy();
             ObjectNode next = edit.apply(cur.document());
             normalise(next);
+            pin(next);
             GatewayConfig config;
             try {
                 config = validate(next);
@@ -304,6 +313,18 @@ public final class Registry {
     }
 
     // empty sections are dropped so that equal configs have equal documents
+    /** Plugin entries naming an uploaded filter without a version get its newest version, written down. */
+    private void pin(ObjectNode doc) {
+        List<JsonNode> entries = new ArrayList<>();
+        doc.path("global_plugins").forEach(entries::add);
+        doc.path("routes").forEach(r -> r.path("plugins").forEach(entries::add));
+        for (JsonNode e : entries) {
+            if (e instanceof ObjectNode o && !o.has("version") && o.path("name").isTextual()) {
+                catalog.latestUploaded(o.path("name").asText()).ifPresent(v -> o.put("version", v));
+            }
+        }
+    }
+
     private static void normalise(ObjectNode doc) {
         Iterator<Map.Entry<String, JsonNode>> it = doc.fields();
         while (it.hasNext()) {

@@ -50,8 +50,18 @@ public final class Secrets {
      * @return {@code sha256:<64 hex>}
      */
     public static String hash(String secret) {
+        return hash(secret.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The SHA-256 of bytes.
+     *
+     * @param bytes the bytes
+     * @return {@code sha256:<64 hex>}
+     */
+    public static String hash(byte[] bytes) {
         try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(bytes);
             return "sha256:" + HexFormat.of().formatHex(d);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

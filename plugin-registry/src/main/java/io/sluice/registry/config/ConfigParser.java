@@ -188,7 +188,8 @@ public final class ConfigParser {
                 problems.add(toProblem(tree, at + ".config", m));
             }
             OnError onError = "fail_open".equals(p.path("on_error").asText()) ? OnError.FAIL_OPEN : OnError.FAIL_CLOSED;
-            out.add(new PluginEntry(name, version, toJava(config), onError));
+            Map<String, Object> limits = p.has("limits") ? toJava(p.get("limits")) : Map.of();
+            out.add(new PluginEntry(name, version, toJava(config), onError, limits));
         }
         return out;
     }
@@ -221,6 +222,36 @@ public final class ConfigParser {
                 }
             }
         }
+    }
+
+    /**
+     * Checks a filter's config schema as an uploaded filter declares it: JSON, valid against the draft 2020-12
+     * meta-schema, describing an object.
+     *
+     * @param schemaJson the schema text
+     * @return problems, empty when usable
+     */
+    public static List<String> schemaProblems(String schemaJson) {
+        JsonNode schema;
+        try {
+            schema = MAPPER.readTree(schemaJson);
+        } catch (JsonProcessingException e) {
+            return List.of("schema is not JSON: " + e.getOriginalMessage());
+        }
+        if (schema == null || !schema.isObject()) {
+            return List.of("schema must be a JSON Schema object");
+        }
+        List<String> out = new ArrayList<>();
+        JsonSchema meta = SCHEMAS.getSchema(com.networknt.schema.SchemaLocation.of(
+                "https://json-schema.org/draft/2020-12/schema"));
+        for (ValidationMessage m : meta.validate(schema)) {
+            out.add("schema" + m.getInstanceLocation().toString().substring(1) + ": " + m.getMessage()
+                    .replaceFirst("^\\$[^:]*: ", ""));
+        }
+        if (out.isEmpty() && schema.has("type") && !"object".equals(schema.path("type").asText())) {
+            out.add("schema.type: a filter's config is an object");
+        }
+        return out;
     }
 
     private JsonSchema pluginSchema(FilterDescriptor d) {

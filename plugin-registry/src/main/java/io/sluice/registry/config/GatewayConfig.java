@@ -80,7 +80,10 @@ public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> rou
      * @param version pinned version, or empty for the built-in / latest
      * @param config  the config object (JSON-shaped Java values)
      * @param onError failure policy
+     * @param limits  budgets of an uploaded filter's invocation ({@code statements}, {@code deadline_ms},
+     *                {@code memory_bytes}); empty for the defaults
      */
-    public record PluginEntry(String name, Optional<String> version, Map<String, Object> config, OnError onError) {
+    public record PluginEntry(String name, Optional<String> version, Map<String, Object> config, OnError onError,
+                              Map<String, Object> limits) {
     }
 }

@@ -18,4 +18,14 @@ public interface PluginCatalog {
      * @return its descriptor, or empty if unknown
      */
     Optional<FilterDescriptor> describe(String name, Optional<String> version);
+
+    /**
+     * The newest uploaded version of a filter that is not built in, for pinning plugin entries without a version.
+     *
+     * @param name filter name
+     * @return the version, or empty (built in, or unknown)
+     */
+    default Optional<String> latestUploaded(String name) {
+        return Optional.empty();
+    }
 }

@@ -11,6 +11,7 @@ import io.sluice.registry.config.GatewayConfig.RouteSpec;
 import io.sluice.registry.config.PathPattern;
 import io.sluice.registry.config.Problem;
 import io.sluice.runtime.FilterCatalog;
+import io.sluice.runtime.js.JsFilterFactory;
 import io.sluice.runtime.routing.Router;
 import io.sluice.runtime.upstream.ConnectionPool;
 import io.sluice.runtime.upstream.UpstreamClient;
@@ -127,7 +128,9 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
                 continue;
             }
             try {
-                Filter f = factory.create(FilterConfig.of(e.config()));
+                Filter f = factory instanceof JsFilterFactory js
+                        ? js.create(FilterConfig.of(e.config()), e.limits(), at)
+                        : factory.create(FilterConfig.of(e.config()));
                 out.add(new CompiledRoute.BoundFilter(e.name(), f, e.onError(), at));
             } catch (RuntimeException ex) {
                 problems.add(new Problem(at + ".config", 0, "plugin refused its config: " + ex.getMessage()));

@@ -54,6 +54,8 @@ class RoleMatrixIT {
             new Endpoint("GET", "/v1/filters/f", null, ALL),
             new Endpoint("GET", "/v1/filters/f/versions/1.0.0", null, ALL),
             new Endpoint("DELETE", "/v1/filters/f/versions/9.9.9", null, Set.of("platform", "developer")),
+            new Endpoint("POST", "/v1/filters/f/versions/9.9.9/enable", null, Set.of("platform", "developer")),
+            new Endpoint("POST", "/v1/filters", "export default {}", Set.of("platform", "developer")),
             new Endpoint("GET", "/v1/config", null, ALL),
             new Endpoint("GET", "/v1/config/versions", null, ALL),
             new Endpoint("GET", "/v1/config/versions/1", null, ALL),

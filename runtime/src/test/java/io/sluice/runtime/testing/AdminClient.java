@@ -81,13 +81,17 @@ public final class AdminClient {
     }
 
     public Resp send(String method, String path, String body, String accept) {
+        return send(method, path, body, accept, body == null ? null
+                : body.trim().startsWith("{") || body.trim().startsWith("[") ? "application/json" : "application/yaml");
+    }
+
+    public Resp send(String method, String path, String body, String accept, String contentType) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofString(body))
                 .header("Accept", accept);
-        if (body != null) {
-            b.header("Content-Type", body.trim().startsWith("{") || body.trim().startsWith("[")
-                    ? "application/json" : "application/yaml");
+        if (contentType != null) {
+            b.header("Content-Type", contentType);
         }
         token.ifPresent(t -> b.header("Authorization", "Bearer " + t));
         try {

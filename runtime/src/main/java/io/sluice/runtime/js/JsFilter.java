@@ -1,0 +1,98 @@
+package io.sluice.runtime.js;
+
+import io.sluice.plugin.Exchange;
+import io.sluice.plugin.Filter;
+import io.sluice.plugin.Headers;
+import io.sluice.plugin.Outcome;
+import org.graalvm.polyglot.PolyglotException;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A JavaScript filter bound to one route's plugin entry. Each phase runs in the sandbox under the entry's budgets.
+ */
+final class JsFilter implements Filter {
+    /**
+     * What identifies a binding's contexts: equal bindings in the next config snapshot reuse them; different
+     * routes, entries, configs or versions never share one.
+     */
+    record Binding(String script, String confJson, JsLimits limits, String where) {
+    }
+
+    private final JsSandbox sandbox;
+    private final JsScript script;
+    private final String confJson;
+    private final JsLimits limits;
+    private final Binding binding;
+
+    JsFilter(JsSandbox sandbox, JsScript script, String confJson, JsLimits limits, String where) {
+        this.sandbox = sandbox;
+        this.script = script;
+        this.confJson = confJson;
+        this.limits = limits;
+        this.binding = new Binding(script.key() + "#" + script.sha256(), confJson, limits, where);
+    }
+
+    JsScript script() {
+        return script;
+    }
+
+    String confJson() {
+        return confJson;
+    }
+
+    JsLimits limits() {
+        return limits;
+    }
+
+    Binding binding() {
+        return binding;
+    }
+
+    @Override
+    public Outcome onRequest(Exchange exchange) {
+        return outcome(run(true, exchange));
+    }
+
+    @Override
+    public Outcome onResponse(Exchange exchange) {
+        return script.hasOnResponse() ? outcome(run(false, exchange)) : Outcome.proceed();
+    }
+
+    @Override
+    public boolean needsRequestBody() {
+        return script.readsRequestBody();
+    }
+
+    @Override
+    public boolean needsResponseBody() {
+        return script.readsResponseBody();
+    }
+
+    private Object[] run(boolean request, Exchange exchange) {
+        try {
+            return sandbox.invoke(this, request, exchange);
+        } catch (PolyglotException e) {
+            throw new ScriptFailure(script.key(), e);
+        }
+    }
+
+    private static Outcome outcome(Object[] r) {
+        if (r == null) {
+            return Outcome.proceed();
+        }
+        Headers h = new Headers();
+        for (int i = 2; i + 1 < r.length; i += 2) {
+            h.add((String) r[i], (String) r[i + 1]);
+        }
+        return new Outcome.Respond((Integer) r[0], h, ((String) r[1]).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A script threw: message and location for the log. */
+    static final class ScriptFailure extends RuntimeException {
+        ScriptFailure(String key, PolyglotException e) {
+            super(key + ": " + e.getMessage() + (e.getSourceLocation() == null ? ""
+                    : " (line " + e.getSourceLocation().getStartLine() + ")"), null, false, false);
+        }
+    }
+}

@@ -1,0 +1,425 @@
+package io.sluice.runtime.js;
+
+import io.sluice.plugin.Exchange;
+import org.graalvm.polyglot.Context;
+import org.graalvm.polyglot.Engine;
+import org.graalvm.polyglot.HostAccess;
+import org.graalvm.polyglot.PolyglotException;
+import org.graalvm.polyglot.ResourceLimits;
+import org.graalvm.polyglot.SandboxPolicy;
+import org.graalvm.polyglot.Source;
+import org.graalvm.polyglot.Value;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedTransferQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Predicate;
+
+/**
+ * Where JavaScript filters run: one shared GraalJS {@link Engine} (sandbox policy CONSTRAINED: no host classes,
+ * no IO, no threads, no processes, no environment), a few platform worker threads that each keep their own
+ * contexts (one per filter binding, so no locks and no state shared between routes), and a watchdog that cancels
+ * an invocation past its deadline or its allocation budget. The statement budget is GraalJS's own resource limit.
+ *
+ * <p>Why platform threads: the JDK counts allocated bytes per platform thread only (−1 for virtual threads), and
+ * the engine has no heap limit of its own on a stock JDK. A request's virtual thread hands the invocation to a
+ * worker through a lock-free queue and parks until it is done.
+ */
+public final class JsSandbox implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(JsSandbox.class.getName());
+    static final String PRELUDE_NAME = "sluice-prelude.js";
+    /** Statements of the prelude (trusted) are not counted; one instance for the engine, as GraalJS requires. */
+    private static final Predicate<Source> COUNTED = s -> !s.isInternal() && !PRELUDE_NAME.equals(s.getName());
+    private static final long WATCHDOG_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+    /** Contexts unused this long are closed by their worker. */
+    private static final long IDLE_CONTEXT_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    private final Engine engine;
+    private final Source prelude;
+    private final Worker[] workers;
+    private final LinkedTransferQueue<Task> queue = new LinkedTransferQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    private final int maxQueued;
+    private final Thread watchdog;
+    private final com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    private final Quarantine quarantine;
+    private final Map<BudgetExceeded.Kind, AtomicLong> breaches = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    /**
+     * @param workers    platform threads running scripts (scripts are CPU work: about one per core)
+     * @param quarantine breach counting
+     */
+    public JsSandbox(int workers, Quarantine quarantine) {
+        this.quarantine = quarantine;
+        this.engine = Engine.newBuilder("js")
+                .sandbox(SandboxPolicy.CONSTRAINED)
+                .out(OutputStream.nullOutputStream())
+                .err(OutputStream.nullOutputStream())
+                .option("engine.WarnInterpreterOnly", "false")
+                .build();
+        this.prelude = Source.newBuilder("js", resource("prelude.js"), PRELUDE_NAME).buildLiteral();
+        this.maxQueued = 256 * workers;
+        this.workers = new Worker[workers];
+        for (int i = 0; i < workers; i++) {
+            this.workers[i] = new Worker(i);
+        }
+        threads.setThreadAllocatedMemoryEnabled(true);
+        this.watchdog = Thread.ofPlatform().daemon().name("sluice-js-watchdog").start(this::watch);
+    }
+
+    /** The shared engine (sources evaluated in its contexts share compiled code). */
+    Engine engine() {
+        return engine;
+    }
+
+    /** Breach counts by kind, for metrics. */
+    public Map<BudgetExceeded.Kind, Long> breaches() {
+        Map<BudgetExceeded.Kind, Long> out = new HashMap<>();
+        breaches.forEach((k, v) -> out.put(k, v.get()));
+        return out;
+    }
+
+    /** The quarantine book. */
+    public Quarantine quarantine() {
+        return quarantine;
+    }
+
+    /** A new sandboxed context of the shared engine. */
+    Context newContext(long statementLimit) {
+        return Context.newBuilder("js")
+                .engine(engine)
+                .sandbox(SandboxPolicy.CONSTRAINED)
+                .allowHostAccess(HostAccess.CONSTRAINED)
+                .out(OutputStream.nullOutputStream())
+                .err(OutputStream.nullOutputStream())
+                .option("js.esm-eval-returns-exports", "true")
+                .resourceLimits(ResourceLimits.newBuilder().statementLimit(statementLimit, COUNTED).build())
+                .build();
+    }
+
+    /** Evaluates the prelude in a new context: returns the {@code invoke} function. */
+    Value prelude(Context c) {
+        return c.eval(prelude).execute();
+    }
+
+    /**
+     * Runs one phase of a filter on a worker, from the request's thread.
+     *
+     * @return null to proceed, or {@code [status, body, name, value, ...]}
+     * @throws BudgetExceeded      the invocation was cancelled or could not run
+     * @throws PolyglotException   the script threw
+     */
+    Object[] invoke(JsFilter filter, boolean request, Exchange exchange) {
+        if (quarantine.isQuarantined(filter.script().key())) {
+            throw breach(filter, BudgetExceeded.Kind.QUARANTINED, false,
+                    "filter " + filter.script().key() + " is quarantined after repeated budget breaches");
+        }
+        if (queued.incrementAndGet() > maxQueued) {
+            queued.decrementAndGet();
+            throw breach(filter, BudgetExceeded.Kind.SATURATED, false, "JavaScript sandbox saturated");
+        }
+        Task t = new Task(filter, request, exchange, Thread.currentThread());
+        queue.offer(t);
+        // a task waits for a worker at most one deadline; once running, the watchdog bounds it
+        long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(filter.limits().deadlineMs());
+        while (t.state.get() != Task.DONE) {
+            if (t.state.get() == Task.QUEUED && System.nanoTime() - giveUp > 0
+                    && t.state.compareAndSet(Task.QUEUED, Task.ABANDONED)) {
+                queued.decrementAndGet();
+                throw breach(filter, BudgetExceeded.Kind.SATURATED, false,
+                        "no JavaScript worker free within " + filter.limits().deadlineMs() + " ms");
+            }
+            LockSupport.parkNanos(t, TimeUnit.MILLISECONDS.toNanos(1));
+        }
+        if (t.breach != null) {
+            throw breach(filter, t.breach, true, t.breachMessage);
+        }
+        if (t.error != null) {
+            throw t.error;
+        }
+        return t.result;
+    }
+
+    private BudgetExceeded breach(JsFilter filter, BudgetExceeded.Kind kind, boolean counts, String message) {
+        breaches.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();
+        if (counts && quarantine.breach(filter.script().key())) {
+            LOG.log(System.Logger.Level.WARNING, "JavaScript filter " + filter.script().key()
+                    + " quarantined after repeated budget breaches; re-enable it through the admin API");
+        }
+        return new BudgetExceeded(kind, message);
+    }
+
+    private void watch() {
+        while (!closed) {
+            long now = System.nanoTime();
+            for (Worker w : workers) {
+                long seq = w.running.get();
+                if (seq <= 0) {
+                    continue;
+                }
+                String reason = null;
+                BudgetExceeded.Kind kind = null;
+                if (now - w.deadline > 0) {
+                    kind = BudgetExceeded.Kind.DEADLINE;
+                    reason = "ran past its " + w.limits.deadlineMs() + " ms deadline";
+                } else {
+                    long allocated = threads.getThreadAllocatedBytes(w.thread.threadId()) - w.allocatedAtStart;
+                    if (allocated > w.limits.memoryBytes()) {
+                        kind = BudgetExceeded.Kind.MEMORY;
+                        reason = "allocated " + allocated / (1024 * 1024) + " MiB, budget "
+                                + w.limits.memoryBytes() / (1024 * 1024) + " MiB";
+                    }
+                }
+                if (kind != null) {
+                    w.cancelKind = kind;
+                    w.cancelReason = reason;
+                    Context c = w.context;
+                    if (w.running.compareAndSet(seq, -seq) && c != null) {
+                        try {
+                            c.close(true);
+                        } catch (RuntimeException e) {
+                            LOG.log(System.Logger.Level.DEBUG, "closing a cancelled context: " + e);
+                        }
+                    }
+                }
+            }
+            LockSupport.parkNanos(WATCHDOG_PERIOD_NANOS);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Worker w : workers) {
+            w.thread.interrupt();
+        }
+        engine.close(true);
+    }
+
+    private static String resource(String name) {
+        try (InputStream in = JsSandbox.class.getResourceAsStream(name)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** One invocation handed from a request thread to a worker. */
+    private static final class Task {
+        static final int QUEUED = 0;
+        static final int RUNNING = 1;
+        static final int DONE = 2;
+        static final int ABANDONED = 3;
+        final AtomicInteger state = new AtomicInteger(QUEUED);
+        final JsFilter filter;
+        final boolean request;
+        final Exchange exchange;
+        final Thread waiter;
+        Object[] result;
+        RuntimeException error;
+        BudgetExceeded.Kind breach;
+        String breachMessage;
+
+        Task(JsFilter filter, boolean request, Exchange exchange, Thread waiter) {
+            this.filter = filter;
+            this.request = request;
+            this.exchange = exchange;
+            this.waiter = waiter;
+        }
+
+        void done() {
+            state.set(DONE);
+            LockSupport.unpark(waiter);
+        }
+    }
+
+    /** A worker thread with its own contexts; the watchdog reads its volatile fields. */
+    private final class Worker {
+        final Thread thread;
+        /** positive: sequence number of the running invocation; negative: cancelled by the watchdog; 0: idle */
+        final AtomicLong running = new AtomicLong();
+        volatile long deadline;
+        volatile long allocatedAtStart;
+        volatile JsLimits limits = JsLimits.DEFAULTS;
+        volatile Context context;
+        volatile BudgetExceeded.Kind cancelKind;
+        volatile String cancelReason;
+        private final Map<JsFilter.Binding, Loaded> contexts = new HashMap<>();
+        private long seq;
+        private long lastSweep = System.nanoTime();
+
+        Worker(int i) {
+            thread = Thread.ofPlatform().daemon().name("sluice-js-" + i).unstarted(this::loop);
+            thread.start();
+        }
+
+        private void loop() {
+            while (!closed) {
+                Task t;
+                try {
+                    t = queue.take();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (!t.state.compareAndSet(Task.QUEUED, Task.RUNNING)) {
+                    continue;   // its request gave up waiting
+                }
+                queued.decrementAndGet();
+                run(t);
+                t.done();
+                sweep();
+            }
+        }
+
+        private void run(Task t) {
+            JsFilter.Binding key = t.filter.binding();
+            Loaded l = contexts.get(key);
+            long mine = ++seq;
+            limits = t.filter.limits();
+            Context c = l != null ? l.context() : newContext(limits.statements());
+            context = c;
+            allocatedAtStart = threads.getCurrentThreadAllocatedBytes();
+            deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limits.deadlineMs());
+            running.set(mine);   // publishes the fields above to the watchdog, which now bounds load and call
+            boolean discard = false;
+            try {
+                if (l == null) {
+                    l = Loaded.load(JsSandbox.this, c, t.filter);   // the module's top level runs under the budgets too
+                    contexts.put(key, l);
+                }
+                l.lastUsed = System.nanoTime();
+                Value fn = t.request ? l.onRequest() : l.onResponse();
+                if (fn != null) {
+                    c.resetLimits();
+                    Value r = l.invoke().execute(fn, new JsHost(t.exchange, t.filter.script().key()), l.conf());
+                    t.result = r.isNull() ? null : toArray(r);
+                }
+            } catch (PolyglotException e) {
+                discard = true;   // a context that threw may hold half-done state; start the next one clean
+                if (e.isResourceExhausted()) {
+                    t.breach = BudgetExceeded.Kind.STATEMENTS;
+                    t.breachMessage = "ran more than " + limits.statements() + " statements";
+                } else if (!e.isCancelled()) {
+                    t.error = e;
+                }
+            } catch (RuntimeException e) {
+                t.error = e;
+                discard = true;
+            } finally {
+                if (!running.compareAndSet(mine, 0)) {
+                    running.set(0);
+                    t.breach = cancelKind;
+                    t.breachMessage = cancelReason;
+                    t.result = null;
+                    t.error = null;
+                    discard = true;
+                }
+                context = null;
+            }
+            if (discard) {
+                contexts.remove(key);
+                try {
+                    c.close(true);
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "closing a context: " + e);
+                }
+            }
+        }
+
+        private void sweep() {
+            long now = System.nanoTime();
+            if (now - lastSweep < TimeUnit.SECONDS.toNanos(5)) {
+                return;
+            }
+            lastSweep = now;
+            for (Iterator<Loaded> it = contexts.values().iterator(); it.hasNext(); ) {
+                Loaded l = it.next();
+                if (now - l.lastUsed > IDLE_CONTEXT_NANOS) {
+                    it.remove();
+                    l.close();
+                }
+            }
+        }
+    }
+
+    private static Object[] toArray(Value r) {
+        Object[] out = new Object[(int) r.getArraySize()];
+        out[0] = r.getArrayElement(0).asInt();
+        for (int i = 1; i < out.length; i++) {
+            out[i] = r.getArrayElement(i).asString();
+        }
+        return out;
+    }
+
+    /** A filter binding evaluated in a context of one worker. */
+    static final class Loaded {
+        private final Context context;
+        private final Value invoke;
+        private final Value onRequest;
+        private final Value onResponse;
+        private final Value conf;
+        long lastUsed = System.nanoTime();
+
+        private Loaded(Context context, Value invoke, Value onRequest, Value onResponse, Value conf) {
+            this.context = context;
+            this.invoke = invoke;
+            this.onRequest = onRequest;
+            this.onResponse = onResponse;
+            this.conf = conf;
+        }
+
+        static Loaded load(JsSandbox sandbox, Context c, JsFilter filter) {
+            {
+                Value invoke = sandbox.prelude(c);
+                Value exports = c.eval(filter.script().source()).getMember("default");
+                Value conf = c.getBindings("js").getMember("JSON").getMember("parse").execute(filter.confJson());
+                Value fnReq = exports.getMember("onRequest");
+                Value fnRes = exports.getMember("onResponse");
+                return new Loaded(c, invoke, fnReq != null && fnReq.canExecute() ? fnReq : null,
+                        fnRes != null && fnRes.canExecute() ? fnRes : null, conf);
+            }
+        }
+
+        Context context() {
+            return context;
+        }
+
+        Value invoke() {
+            return invoke;
+        }
+
+        Value onRequest() {
+            return onRequest;
+        }
+
+        Value onResponse() {
+            return onResponse;
+        }
+
+        Value conf() {
+            return conf;
+        }
+
+        void close() {
+            try {
+                context.close(true);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "closing a context: " + e);
+            }
+        }
+    }
+}
