@@ -401,10 +401,10 @@ class AdminApiIT {
         Resp r = admin.get("/v1/nothing");
         assertEquals(404, r.status());
         assertEquals("not_found", r.error());
-        assertEquals(401, admin.as(null).post("/v1/filters", "x").status());
-        assertEquals(404, admin.post("/v1/filters", "x").status());
+        assertEquals(401, admin.as(null).post("/v1/plugins", "x").status());
+        assertEquals(404, admin.post("/v1/plugins", "x").status());
         JsonNode entries = admin.get("/v1/audit").json().path("entries");
-        assertEquals("POST /v1/filters", entries.get(0).path("action").asText());
+        assertEquals("POST /v1/plugins", entries.get(0).path("action").asText());
         assertEquals(404, entries.get(0).path("status").asInt());
         assertEquals("anonymous", entries.get(1).path("actor").asText());
     }
