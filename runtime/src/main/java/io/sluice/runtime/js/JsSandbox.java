@@ -43,6 +43,8 @@ public final class JsSandbox implements AutoCloseable {
     /** Statements of the prelude (trusted) are not counted; one instance for the engine, as GraalJS requires. */
     private static final Predicate<Source> COUNTED = s -> !s.isInternal() && !PRELUDE_NAME.equals(s.getName());
     private static final long WATCHDOG_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+    /** Time allowed to make a context: prelude, the module's top level, first compilation. */
+    private static final long LOAD_DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(2);
     /** Contexts unused this long are closed by their worker. */
     private static final long IDLE_CONTEXT_NANOS = TimeUnit.SECONDS.toNanos(60);
 
@@ -293,13 +295,18 @@ public final class JsSandbox implements AutoCloseable {
             Context c = l != null ? l.context() : newContext(limits.statements());
             context = c;
             allocatedAtStart = threads.getCurrentThreadAllocatedBytes();
-            deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limits.deadlineMs());
+            // a new context (prelude, module top level, first call) gets the load deadline; later calls their own
+            deadline = System.nanoTime() + (l == null ? LOAD_DEADLINE_NANOS
+                    : TimeUnit.MILLISECONDS.toNanos(limits.deadlineMs()));
             running.set(mine);   // publishes the fields above to the watchdog, which now bounds load and call
             boolean discard = false;
             try {
                 if (l == null) {
                     l = Loaded.load(JsSandbox.this, c, t.filter);   // the module's top level runs under the budgets too
                     contexts.put(key, l);
+                    // the first call in a fresh context also runs cold (the facade's first use), so it stays
+                    // under the load deadline; statements and allocation are bounded as always
+                    allocatedAtStart = threads.getCurrentThreadAllocatedBytes();
                 }
                 l.lastUsed = System.nanoTime();
                 Value fn = t.request ? l.onRequest() : l.onResponse();
