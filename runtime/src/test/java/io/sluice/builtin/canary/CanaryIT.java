@@ -1,25 +1,20 @@
 package io.sluice.builtin.canary;
 
 import io.sluice.runtime.Node;
-import io.sluice.runtime.SluiceServer.Listeners;
 import io.sluice.runtime.testing.AdminClient;
 import io.sluice.runtime.testing.AdminClient.Resp;
 import io.sluice.runtime.testing.EchoUpstream;
+import io.sluice.runtime.testing.Nodes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -31,7 +26,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** canary on a standalone node with two real upstreams: the split, stickiness, and config-time checks. */
 class CanaryIT {
-    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     /** Requests for the split check; the filter's own test runs 100,000 without the network. */
     static final int N = Integer.getInteger("sluice.canary.requests", 20_000);
 
@@ -46,10 +40,8 @@ class CanaryIT {
     void up() throws Exception {
         stable = EchoUpstream.start("stable");
         canary = EchoUpstream.start("canary");
-        node = Node.start(new Node.Options("standalone", dir.resolve("data"),
-                new Listeners("127.0.0.1", 0, "127.0.0.1", 0, true), Optional.empty(), Optional.empty(),
-                Optional.empty(), Duration.ofSeconds(5)));
-        admin = new AdminClient(node.server().adminPort(), node.generatedToken().orElseThrow());
+        node = Nodes.standalone(dir.resolve("data"));
+        admin = Nodes.admin(node);
     }
 
     @AfterEach
@@ -68,11 +60,7 @@ class CanaryIT {
     }
 
     HttpResponse<String> get(String path, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.server().proxyPort() + path));
-        if (headers.length > 0) {
-            b.headers(headers);
-        }
-        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return Nodes.get(node, path, headers);
     }
 
     @Test

@@ -1,22 +1,17 @@
 package io.sluice.builtin.key_auth;
 
 import io.sluice.runtime.Node;
-import io.sluice.runtime.SluiceServer.Listeners;
 import io.sluice.runtime.testing.AdminClient;
 import io.sluice.runtime.testing.AdminClient.Resp;
 import io.sluice.runtime.testing.EchoUpstream;
+import io.sluice.runtime.testing.Nodes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -24,7 +19,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** key-auth on a standalone node: consumers and keys made through the admin API, traffic to a real upstream. */
 class KeyAuthIT {
-    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @TempDir
     Path dir;
@@ -35,10 +29,8 @@ class KeyAuthIT {
     @BeforeEach
     void up() throws Exception {
         upstream = EchoUpstream.start("orders");
-        node = Node.start(new Node.Options("standalone", dir.resolve("data"),
-                new Listeners("127.0.0.1", 0, "127.0.0.1", 0, true), Optional.empty(), Optional.empty(),
-                Optional.empty(), Duration.ofSeconds(5)));
-        admin = new AdminClient(node.server().adminPort(), node.generatedToken().orElseThrow());
+        node = Nodes.standalone(dir.resolve("data"));
+        admin = Nodes.admin(node);
         Resp route = admin.put("/v1/routes/orders", """
                 {"paths": ["/orders/**"], "upstream": {"targets": [{"url": "%s"}]},
                  "plugins": [{"name": "key-auth", "config": {"query_param": "api_key", "allow_tags": ["partner", "internal"]}}]}"""
@@ -53,11 +45,7 @@ class KeyAuthIT {
     }
 
     HttpResponse<String> get(String path, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.server().proxyPort() + path));
-        if (headers.length > 0) {
-            b.headers(headers);
-        }
-        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return Nodes.get(node, path, headers);
     }
 
     String newKey(String consumer) {

@@ -2,10 +2,10 @@ package io.sluice.runtime.js;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.runtime.Node;
-import io.sluice.runtime.SluiceServer.Listeners;
 import io.sluice.runtime.testing.AdminClient;
 import io.sluice.runtime.testing.AdminClient.Resp;
 import io.sluice.runtime.testing.EchoUpstream;
+import io.sluice.runtime.testing.Nodes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -41,10 +40,8 @@ class JsFiltersIT {
     @BeforeEach
     void up() throws Exception {
         upstream = EchoUpstream.start("app");
-        node = Node.start(new Node.Options("standalone", dir.resolve("data"),
-                new Listeners("127.0.0.1", 0, "127.0.0.1", 0, true), Optional.empty(), Optional.empty(),
-                Optional.empty(), Duration.ofSeconds(5)));
-        admin = new AdminClient(node.server().adminPort(), node.generatedToken().orElseThrow());
+        node = Nodes.standalone(dir.resolve("data"));
+        admin = Nodes.admin(node);
     }
 
     @AfterEach
@@ -74,8 +71,7 @@ class JsFiltersIT {
     }
 
     HttpResponse<String> get(String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.server().proxyPort() + path))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        return Nodes.get(node, path);
     }
 
     void route(String id, String path, String plugins) {
