@@ -164,6 +164,30 @@ class DistributionIT {
     }
 
     @Test
+    void uploadedJavaScriptFilterRunsOnDataPlanesAndSurvivesARestartWhileTheStoreIsDown() throws Exception {
+        Node a = dataPlane("dp-a", Duration.ofMillis(300));
+        Resp up = admin.send("POST", "/v1/filters", """
+                export default {
+                  name: "tagger", version: "1.0.0", schema: {type: "object"},
+                  onRequest(ctx, conf) { ctx.request.headers.set("x-tag", "from-js"); }
+                };""", "application/json", "application/javascript");
+        assertEquals(201, up.status(), up.toString());
+        assertEquals(201, admin.put("/v1/routes/svc", "{\"paths\":[\"/svc\"],\"upstream\":{\"targets\":[{\"url\":\""
+                + upstream.url() + "\"}]},\"plugins\":[{\"name\":\"tagger\"}]}").status());
+        awaitServing(a, "/svc", Duration.ofSeconds(10));
+        assertEquals("from-js", upstream.last().header("x-tag"));
+        assertTrue(Files.exists(dir.resolve("dp-a/filters/tagger@1.0.0.js")), "the data plane keeps a local copy");
+
+        pg.cut();
+        a.close();
+        dataPlanes.remove(a);
+        Node again = dataPlane("dp-a", Duration.ofMillis(300));
+        assertTrue(again.origin().startsWith("local snapshot"), again.origin());
+        assertEquals(200, get(again, "/svc"));
+        assertEquals("from-js", upstream.last().header("x-tag"), "the filter came from the local copy");
+    }
+
+    @Test
     void aVersionTheDataPlaneCannotApplyIsSkippedAndTheLastGoodOneKept() throws Exception {
         Node a = dataPlane("dp-a", Duration.ofMillis(200));
         assertEquals(201, admin.put("/v1/routes/svc", route("/svc")).status());
