@@ -33,25 +33,11 @@ public final class FilterCatalog implements PluginCatalog {
         return new FilterCatalog(factories, Optional.of(uploads));
     }
 
-    /** @return the uploaded filters, when this node has a store */
-    public Optional<UploadedFilters> uploaded() {
-        return uploaded;
-    }
-
     @Override
     public Optional<String> latestUploaded(String name) {
         return factories.containsKey(name) ? Optional.empty() : uploaded.flatMap(u -> u.latest(name));
     }
 
-    /**
-     * Whether a name belongs to a built-in filter.
-     *
-     * @param name filter name
-     * @return built in
-     */
-    public boolean isBuiltin(String name) {
-        return factories.containsKey(name);
-    }
 
     /**
      * The built-in filters on the class path.

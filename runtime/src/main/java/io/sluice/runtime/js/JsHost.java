@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.plugin.Consumer;
 import io.sluice.plugin.Exchange;
-import io.sluice.plugin.Headers;
 import io.sluice.plugin.Response;
 import org.graalvm.polyglot.HostAccess.Export;
 
@@ -194,12 +193,6 @@ public final class JsHost {
             return JSON.writeValueAsString(values);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    static void apply(Headers target, List<String> namesAndValues) {
-        for (int i = 0; i + 1 < namesAndValues.size(); i += 2) {
-            target.add(namesAndValues.get(i), namesAndValues.get(i + 1));
         }
     }
 }

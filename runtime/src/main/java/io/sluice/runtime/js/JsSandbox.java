@@ -83,11 +83,6 @@ public final class JsSandbox implements AutoCloseable {
         this.watchdog = Thread.ofPlatform().daemon().name("sluice-js-watchdog").start(this::watch);
     }
 
-    /** The shared engine (sources evaluated in its contexts share compiled code). */
-    Engine engine() {
-        return engine;
-    }
-
     /** Breach counts by kind, for metrics. */
     public Map<BudgetExceeded.Kind, Long> breaches() {
         Map<BudgetExceeded.Kind, Long> out = new HashMap<>();
@@ -390,15 +385,13 @@ public final class JsSandbox implements AutoCloseable {
         }
 
         static Loaded load(JsSandbox sandbox, Context c, JsFilter filter) {
-            {
-                Value invoke = sandbox.prelude(c);
-                Value exports = c.eval(filter.script().source()).getMember("default");
-                Value conf = c.getBindings("js").getMember("JSON").getMember("parse").execute(filter.confJson());
-                Value fnReq = exports.getMember("onRequest");
-                Value fnRes = exports.getMember("onResponse");
-                return new Loaded(c, invoke, fnReq != null && fnReq.canExecute() ? fnReq : null,
-                        fnRes != null && fnRes.canExecute() ? fnRes : null, conf);
-            }
+            Value invoke = sandbox.prelude(c);
+            Value exports = c.eval(filter.script().source()).getMember("default");
+            Value conf = c.getBindings("js").getMember("JSON").getMember("parse").execute(filter.confJson());
+            Value fnReq = exports.getMember("onRequest");
+            Value fnRes = exports.getMember("onResponse");
+            return new Loaded(c, invoke, fnReq != null && fnReq.canExecute() ? fnReq : null,
+                    fnRes != null && fnRes.canExecute() ? fnRes : null, conf);
         }
 
         Context context() {

@@ -37,18 +37,18 @@
       set body(b) { h.setResponseBody(typeof b === 'string' ? b : JSON.stringify(b)); },
       json() { const t = h.responseBody(); return t === null || t === '' ? null : JSON.parse(t); },
     } : undefined;
-    const consumerId = h.consumerId();
     return {
       request,
       response,
-      consumer: consumerId === null ? null : Object.freeze({ id: consumerId }),
-      route: Object.freeze({ id: h.routeId(), params: Object.freeze(JSON.parse(h.routeParams())) }),
+      // read on use: most filters never look, and the route's params cost a JSON round trip
+      get consumer() { const id = h.consumerId(); return id === null ? null : Object.freeze({ id }); },
+      get route() { return Object.freeze({ id: h.routeId(), params: Object.freeze(JSON.parse(h.routeParams())) }); },
       vars: Object.freeze({
         get: (k) => h.getVar(String(k)),
         set: (k, v) => { h.setVar(String(k), toStr(v)); },
       }),
-      requestId: h.requestId(),
-      clientAddress: h.clientAddress(),
+      get requestId() { return h.requestId(); },
+      get clientAddress() { return h.clientAddress(); },
       log: (...parts) => { h.log(parts.map((p) => typeof p === 'string' ? p : JSON.stringify(p)).join(' ')); },
     };
   }

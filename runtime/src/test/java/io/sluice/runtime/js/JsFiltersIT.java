@@ -58,6 +58,7 @@ class JsFiltersIT {
                   schema: {type: "object", required: ["value"], properties: {value: {type: "string"}}},
                   onRequest(ctx, conf) {
                     ctx.request.headers.set("x-tag", conf.value + "-%s");
+                    ctx.request.headers.set("x-route", ctx.route.id + " " + ctx.route.params["**"] + " " + ctx.consumer);
                   },
                   onResponse(ctx, conf) {
                     ctx.response.headers.set("x-tagged-by", "tagger %s");
@@ -98,6 +99,7 @@ class JsFiltersIT {
         HttpResponse<String> first = get("/app/x");
         assertEquals(200, first.statusCode(), first.body());
         assertEquals("hello-v1", upstream.last().header("x-tag"));
+        assertEquals("app x null", upstream.last().header("x-route"));
         assertEquals("tagger 1.0.0", first.headers().firstValue("x-tagged-by").orElseThrow());
 
         assertEquals(201, upload(tagger("2.0.0", "v2")).status());
@@ -171,6 +173,14 @@ class JsFiltersIT {
                 + " schema: {type: \"object\"}, onRequest() {} };");
         assertEquals(400, imports.status(), imports.toString());
         assertEquals(400, admin.send("POST", "/v1/filters", "", "application/json", "application/javascript").status());
+        Resp wrongType = admin.send("POST", "/v1/filters", tagger("1.0.0", "x"), "application/json", "text/plain");
+        assertEquals(400, wrongType.status());
+        assertTrue(wrongType.json().path("details").get(0).path("message").asText().contains("application/javascript"),
+                wrongType.toString());
+        Resp huge = admin.send("POST", "/v1/filters", "//" + "x".repeat(4 * 1024 * 1024), "application/json",
+                "application/javascript");
+        assertEquals(413, huge.status(), huge.toString());
+        assertEquals("payload_too_large", huge.error());
         assertEquals(0, node.registry().orElseThrow().store().filters().size());
     }
 
