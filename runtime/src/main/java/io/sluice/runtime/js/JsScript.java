@@ -1,6 +1,8 @@
 package io.sluice.runtime.js;
 
 import io.sluice.plugin.FilterDescriptor;
+import io.sluice.registry.admin.FilterArtifacts;
+import io.sluice.registry.admin.Secrets;
 import io.sluice.registry.config.ConfigParser;
 import io.sluice.registry.config.Problem;
 import org.graalvm.polyglot.Context;
@@ -9,11 +11,7 @@ import org.graalvm.polyglot.Source;
 import org.graalvm.polyglot.SourceSection;
 import org.graalvm.polyglot.Value;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -52,31 +50,16 @@ public record JsScript(String name, String version, String description, String s
         return new FilterDescriptor(name, version, schema, description);
     }
 
-    /** Why an upload was refused: problems with the line and column in the script where known. */
-    public static final class Invalid extends Exception {
-        private final List<Problem> problems;
-
-        Invalid(List<Problem> problems) {
-            super(problems.getFirst().message(), null, false, false);
-            this.problems = List.copyOf(problems);
-        }
-
-        /** @return the problems */
-        public List<Problem> problems() {
-            return problems;
-        }
-    }
-
     /**
      * Compiles and evaluates a script once in a fresh sandboxed context, and reads its exports.
      *
      * @param sandbox the engine
      * @param text    the module source
      * @return the inspected script
-     * @throws Invalid syntax errors (with line and column), a failing top level, or missing/bad exports
+     * @throws FilterArtifacts.Invalid syntax errors (with line and column), a failing top level, or missing/bad exports
      */
-    public static JsScript inspect(JsSandbox sandbox, String text) throws Invalid {
-        String sha = sha256(text);
+    public static JsScript inspect(JsSandbox sandbox, String text) throws FilterArtifacts.Invalid {
+        String sha = Secrets.hash(text).substring("sha256:".length());
         Source source = Source.newBuilder("js", text, "filter-" + sha.substring(0, 12) + ".mjs")
                 .mimeType("application/javascript+module").buildLiteral();
         Context c = sandbox.newContext(INSPECT_STATEMENTS);
@@ -86,7 +69,7 @@ public record JsScript(String name, String version, String description, String s
             try {
                 exports = c.eval(source).getMember("default");
             } catch (PolyglotException e) {
-                throw new Invalid(List.of(problem(e)));
+                throw new FilterArtifacts.Invalid(List.of(problem(e)));
             }
             if (exports == null || !exports.hasMembers()) {
                 throw invalid("", "the module must `export default { name, version, schema, onRequest }`");
@@ -116,7 +99,7 @@ public record JsScript(String name, String version, String description, String s
                 problems.add(new Problem("onResponse", 0, "onResponse must be a function when present"));
             }
             if (!problems.isEmpty()) {
-                throw new Invalid(problems);
+                throw new FilterArtifacts.Invalid(problems);
             }
             Value description = exports.getMember("description");
             return new JsScript(name, version,
@@ -128,8 +111,8 @@ public record JsScript(String name, String version, String description, String s
         }
     }
 
-    private static Invalid invalid(String path, String message) {
-        return new Invalid(List.of(new Problem(path, 0, message)));
+    private static FilterArtifacts.Invalid invalid(String path, String message) {
+        return new FilterArtifacts.Invalid(List.of(new Problem(path, 0, message)));
     }
 
     private static Problem problem(PolyglotException e) {
@@ -160,14 +143,5 @@ public record JsScript(String name, String version, String description, String s
     private static boolean flag(Value exports, String key) {
         Value v = exports.getMember(key);
         return v != null && v.isBoolean() && v.asBoolean();
-    }
-
-    static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

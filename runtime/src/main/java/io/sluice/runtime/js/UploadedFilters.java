@@ -86,7 +86,7 @@ public final class UploadedFilters implements FilterArtifacts, AutoCloseable {
             }
             f = loaded.computeIfAbsent(key, k -> new JsFilterFactory(sandbox(), script));
             return Optional.of(f);
-        } catch (JsScript.Invalid e) {
+        } catch (Invalid e) {
             LOG.log(System.Logger.Level.ERROR, "stored filter " + key + " does not load: " + e.getMessage());
             return Optional.empty();
         }
@@ -151,12 +151,8 @@ public final class UploadedFilters implements FilterArtifacts, AutoCloseable {
         } catch (CharacterCodingException e) {
             throw new Invalid(List.of(new Problem("", 0, "the script is not UTF-8")));
         }
-        try {
-            JsScript s = JsScript.inspect(sandbox(), text);
-            return new Inspected("js", s.name(), s.version(), s.schema(), s.description());
-        } catch (JsScript.Invalid e) {
-            throw new Invalid(e.problems());
-        }
+        JsScript s = JsScript.inspect(sandbox(), text);
+        return new Inspected("js", s.name(), s.version(), s.schema(), s.description());
     }
 
     @Override
