@@ -3,7 +3,7 @@ package io.sluice.runtime;
 import io.sluice.plugin.FilterDescriptor;
 import io.sluice.plugin.FilterFactory;
 import io.sluice.registry.config.PluginCatalog;
-import io.sluice.runtime.js.UploadedFilters;
+import io.sluice.runtime.plugins.UploadedFilters;
 
 import java.util.Map;
 import java.util.Optional;
@@ -55,27 +55,42 @@ public final class FilterCatalog implements PluginCatalog {
         return new FilterCatalog(found, Optional.empty());
     }
 
+    /**
+     * A filter factory taken into use by a config snapshot.
+     *
+     * @param factory the factory
+     * @param release run once the snapshot no longer serves requests (unloads a jar nothing else uses)
+     */
+    public record Acquired(FilterFactory factory, Runnable release) {
+    }
+
     @Override
     public Optional<FilterDescriptor> describe(String name, Optional<String> version) {
-        return factory(name, version).map(FilterFactory::descriptor);
+        FilterFactory f = factories.get(name);
+        if (f == null) {
+            return uploaded.flatMap(u -> u.describe(name, version));
+        }
+        return version.isPresent() && !version.get().equals(f.descriptor().version()) ? Optional.empty()
+                : Optional.of(f.descriptor());
     }
 
     /**
-     * The factory for a plugin entry.
+     * The factory for a plugin entry, taken into use: the caller runs {@link Acquired#release()} when it no
+     * longer needs it.
      *
      * @param name    plugin name
      * @param version pinned version or empty
      * @return the factory, or empty if unknown
      */
-    public Optional<FilterFactory> factory(String name, Optional<String> version) {
+    public Optional<Acquired> acquire(String name, Optional<String> version) {
         FilterFactory f = factories.get(name);
         if (f == null) {
-            return uploaded.flatMap(u -> u.factory(name, version));
+            return uploaded.flatMap(u -> u.acquire(name, version));
         }
         if (version.isPresent() && !version.get().equals(f.descriptor().version())) {
             return Optional.empty();
         }
-        return Optional.of(f);
+        return Optional.of(new Acquired(f, () -> { }));
     }
 
     /**

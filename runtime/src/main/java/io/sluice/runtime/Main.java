@@ -8,7 +8,6 @@ import io.sluice.registry.config.Problem;
 import io.sluice.registry.config.SourceTree;
 import io.sluice.runtime.SluiceServer.Listeners;
 import io.sluice.runtime.proxy.ConfigSnapshot;
-import io.sluice.runtime.upstream.UpstreamClient;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -129,9 +128,7 @@ public final class Main {
         }
         try {
             GatewayConfig config = new ConfigParser(catalog).parse(tree);
-            try (UpstreamClient offline = new UpstreamClient()) {
-                ConfigSnapshot.build(0, config, catalog, offline);
-            }
+            ConfigSnapshot.check(config, catalog);
             return new Loaded((ObjectNode) tree.root(), config);
         } catch (ConfigException e) {
             e.problems().forEach(p -> problems.add(p.line() > 0 ? p : tree.problem(p.path(), p.message())));

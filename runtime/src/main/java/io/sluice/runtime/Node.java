@@ -19,7 +19,7 @@ import io.sluice.registry.store.StoreUnavailableException;
 import io.sluice.runtime.SluiceServer.Listeners;
 import io.sluice.runtime.js.JsSandbox;
 import io.sluice.runtime.js.Quarantine;
-import io.sluice.runtime.js.UploadedFilters;
+import io.sluice.runtime.plugins.UploadedFilters;
 import io.sluice.runtime.proxy.ConfigSnapshot;
 import io.sluice.runtime.proxy.Gateway;
 import io.sluice.runtime.upstream.UpstreamClient;
@@ -116,11 +116,7 @@ public final class Node implements AutoCloseable {
         UploadedFilters uploads = uploads(store, o.dataDir());
         FilterCatalog catalog = FilterCatalog.builtins().withUploads(uploads);
         Gateway gateway = new Gateway(catalog, new UpstreamClient());
-        Registry registry = new Registry(store, catalog, config -> {
-            try (UpstreamClient offline = new UpstreamClient()) {
-                ConfigSnapshot.build(0, config, catalog, offline);
-            }
-        });
+        Registry registry = new Registry(store, catalog, config -> ConfigSnapshot.check(config, catalog));
         SnapshotFile snapshots = new SnapshotFile(o.dataDir());
         Optional<ConfigPublisher> publisher = o.redis().map(ConfigPublisher::new);
         if (proxy) {

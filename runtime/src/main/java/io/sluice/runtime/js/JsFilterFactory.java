@@ -6,6 +6,7 @@ import io.sluice.plugin.Filter;
 import io.sluice.plugin.FilterConfig;
 import io.sluice.plugin.FilterDescriptor;
 import io.sluice.plugin.FilterFactory;
+import io.sluice.runtime.LimitedFactory;
 
 import java.util.Map;
 
@@ -13,7 +14,7 @@ import java.util.Map;
  * The factory of an uploaded JavaScript filter version. Binding it to a plugin entry costs nothing: contexts are
  * made by the workers on first use.
  */
-public final class JsFilterFactory implements FilterFactory {
+public final class JsFilterFactory implements FilterFactory, LimitedFactory {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final JsSandbox sandbox;
     private final JsScript script;
@@ -45,6 +46,7 @@ public final class JsFilterFactory implements FilterFactory {
      * @param where  route id and entry position: bindings at different places never share a context
      * @return the filter
      */
+    @Override
     public Filter create(FilterConfig config, Map<String, Object> limits, String where) {
         try {
             return new JsFilter(sandbox, script, JSON.writeValueAsString(config.values()), JsLimits.of(limits), where);

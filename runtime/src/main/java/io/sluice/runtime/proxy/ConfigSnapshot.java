@@ -11,7 +11,7 @@ import io.sluice.registry.config.GatewayConfig.RouteSpec;
 import io.sluice.registry.config.PathPattern;
 import io.sluice.registry.config.Problem;
 import io.sluice.runtime.FilterCatalog;
-import io.sluice.runtime.js.JsFilterFactory;
+import io.sluice.runtime.LimitedFactory;
 import io.sluice.runtime.routing.Router;
 import io.sluice.runtime.upstream.ConnectionPool;
 import io.sluice.runtime.upstream.UpstreamClient;
@@ -33,9 +33,12 @@ import java.util.Set;
  * @param router  routes by method, host and path
  * @param pools     the connection pools its targets use
  * @param consumers the registry consumers, for auth filters
+ * @param releases  what to run once no request runs on this snapshot any more (unloading unused plugin jars)
+ * @param inflight  requests running on this snapshot
  */
 public record ConfigSnapshot(long version, GatewayConfig config, Router<CompiledRoute> router,
-                             Set<ConnectionPool> pools, Consumers consumers) {
+                             Set<ConnectionPool> pools, Consumers consumers, List<Runnable> releases,
+                             Inflight inflight) {
     /** The name of a route's {@code upstream}, as filters choose it. */
     public static final String DEFAULT_GROUP = "default";
 
@@ -53,13 +56,41 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
     public static ConfigSnapshot build(long version, GatewayConfig config, FilterCatalog catalog,
                                        UpstreamClient client) throws ConfigException {
         List<Problem> problems = new ArrayList<>();
-        List<CompiledRoute.BoundFilter> globals = bind(config.globalPlugins(), "global_plugins", catalog, problems);
+        List<Runnable> releases = new ArrayList<>();
+        try {
+            ConfigSnapshot s = build(version, config, catalog, client, problems, releases);
+            releases = List.of();
+            return s;
+        } finally {
+            releases.forEach(Runnable::run);   // the build failed: give back what it took
+        }
+    }
+
+    /**
+     * Checks that a config builds (every filter accepts its config, every route is routable) without serving it:
+     * a trial build whose filters are released at once.
+     *
+     * @param config  a config valid by schema
+     * @param catalog filter factories
+     * @throws ConfigException with the problems
+     */
+    public static void check(GatewayConfig config, FilterCatalog catalog) throws ConfigException {
+        try (UpstreamClient offline = new UpstreamClient()) {
+            build(0, config, catalog, offline).releases().forEach(Runnable::run);
+        }
+    }
+
+    private static ConfigSnapshot build(long version, GatewayConfig config, FilterCatalog catalog,
+                                        UpstreamClient client, List<Problem> problems, List<Runnable> releases)
+            throws ConfigException {
+        List<CompiledRoute.BoundFilter> globals = bind(config.globalPlugins(), "global_plugins", catalog,
+                problems, releases);
         Router.Builder<CompiledRoute> router = Router.builder();
         Set<ConnectionPool> pools = new HashSet<>();
         for (int i = 0; i < config.routes().size(); i++) {
             RouteSpec r = config.routes().get(i);
             List<CompiledRoute.BoundFilter> chain = new ArrayList<>(globals);
-            chain.addAll(bind(r.plugins(), "routes[" + i + "].plugins", catalog, problems));
+            chain.addAll(bind(r.plugins(), "routes[" + i + "].plugins", catalog, problems, releases));
             CompiledRoute.BoundFilter[] filters = chain.toArray(CompiledRoute.BoundFilter[]::new);
             Map<String, CompiledRoute.Group> groups = new LinkedHashMap<>();
             groups.put(DEFAULT_GROUP, group(DEFAULT_GROUP, r.upstream(), client, pools));
@@ -90,7 +121,7 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
             throw new ConfigException(problems);
         }
         return new ConfigSnapshot(version, config, router.build(), Set.copyOf(pools),
-                ConsumerDirectory.of(config.consumers()));
+                ConsumerDirectory.of(config.consumers()), List.copyOf(releases), new Inflight());
     }
 
     private static CompiledRoute.Group group(String name, GatewayConfig.UpstreamSpec spec, UpstreamClient client,
@@ -117,22 +148,25 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
     }
 
     private static List<CompiledRoute.BoundFilter> bind(List<PluginEntry> entries, String path,
-                                                        FilterCatalog catalog, List<Problem> problems) {
+                                                        FilterCatalog catalog, List<Problem> problems,
+                                                        List<Runnable> releases) {
         List<CompiledRoute.BoundFilter> out = new ArrayList<>();
         for (int j = 0; j < entries.size(); j++) {
             PluginEntry e = entries.get(j);
             String at = path + "[" + j + "]";
-            FilterFactory factory = catalog.factory(e.name(), e.version()).orElse(null);
-            if (factory == null) {
+            FilterCatalog.Acquired acquired = catalog.acquire(e.name(), e.version()).orElse(null);
+            if (acquired == null) {
                 problems.add(new Problem(at + ".name", 0, "unknown plugin '" + e.name() + "'"));
                 continue;
             }
+            releases.add(acquired.release());
+            FilterFactory factory = acquired.factory();
             try {
-                Filter f = factory instanceof JsFilterFactory js
-                        ? js.create(FilterConfig.of(e.config()), e.limits(), at)
+                Filter f = factory instanceof LimitedFactory limited
+                        ? limited.create(FilterConfig.of(e.config()), e.limits(), at)
                         : factory.create(FilterConfig.of(e.config()));
                 out.add(new CompiledRoute.BoundFilter(e.name(), f, e.onError(), at));
-            } catch (RuntimeException ex) {
+            } catch (RuntimeException | LinkageError ex) {
                 problems.add(new Problem(at + ".config", 0, "plugin refused its config: " + ex.getMessage()));
             }
         }

@@ -12,6 +12,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * request finishes on the snapshot it started with; writers build a whole new snapshot and swap it in.
  */
 public final class Gateway implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Gateway.class.getName());
+    /** How often a retired snapshot's in-flight count is read until it reaches zero. */
+    private static final long DRAIN_POLL_MS = 10;
     private final FilterCatalog catalog;
     private final UpstreamClient client;
     private final AtomicReference<ConfigSnapshot> current;
@@ -44,6 +47,34 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
+     * Takes the current snapshot for a request, counted in flight until {@link #exit(ConfigSnapshot)} on the same
+     * thread. What the snapshot holds is released only after it was replaced and its last request exited.
+     *
+     * @return the snapshot the request runs on
+     */
+    ConfigSnapshot enter() {
+        while (true) {
+            ConfigSnapshot s = current.get();
+            s.inflight().enter();
+            // entered before a replacement was published: the retirer's count sees this request; entered after:
+            // take the new one (the count's increment and this read are both volatile, so one of them sees the other)
+            if (current.get() == s) {
+                return s;
+            }
+            s.inflight().exit();
+        }
+    }
+
+    /**
+     * Ends a request begun with {@link #enter()}.
+     *
+     * @param s the snapshot it ran on
+     */
+    void exit(ConfigSnapshot s) {
+        s.inflight().exit();
+    }
+
+    /**
      * Builds and swaps in a new config as the next version. On failure nothing changes.
      *
      * @param config a validated config
@@ -67,9 +98,10 @@ public final class Gateway implements AutoCloseable {
     public ConfigSnapshot apply(long version, GatewayConfig config) throws ConfigException {
         synchronized (writeLock) {
             ConfigSnapshot next = ConfigSnapshot.build(version, config, catalog, client);
-            current.set(next);
+            ConfigSnapshot previous = current.getAndSet(next);
             loaded = true;
             client.retainOnly(next.pools());
+            retire(previous);
             return next;
         }
     }
@@ -99,6 +131,38 @@ public final class Gateway implements AutoCloseable {
      */
     public UpstreamClient client() {
         return client;
+    }
+
+    /** Releases what a replaced snapshot holds once its requests have finished (off the caller's thread). */
+    private static void retire(ConfigSnapshot old) {
+        if (old.releases().isEmpty()) {
+            return;
+        }
+        Thread.ofVirtual().name("retire-config-" + old.version()).start(() -> {
+            long waited = 0;
+            try {
+                while (old.inflight().count() > 0) {
+                    Thread.sleep(DRAIN_POLL_MS);
+                    waited += DRAIN_POLL_MS;
+                    if (waited % 30_000 == 0) {
+                        LOG.log(System.Logger.Level.WARNING, "config version " + old.version() + " still has "
+                                + old.inflight().count() + " requests in flight after " + waited / 1000 + " s");
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            old.releases().forEach(Gateway::runQuietly);
+        });
+    }
+
+    private static void runQuietly(Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "releasing a retired config failed: " + e, e);
+        }
     }
 
     @Override

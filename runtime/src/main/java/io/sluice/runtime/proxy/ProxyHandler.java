@@ -55,7 +55,15 @@ public final class ProxyHandler implements Handler {
 
     @Override
     public void handle(ServerRequest req, ServerResponse res) {
-        ConfigSnapshot snapshot = gateway.current();   // this request stays on this snapshot
+        ConfigSnapshot snapshot = gateway.enter();   // this request stays on this snapshot
+        try {
+            handle(req, res, snapshot);
+        } finally {
+            gateway.exit(snapshot);
+        }
+    }
+
+    private void handle(ServerRequest req, ServerResponse res, ConfigSnapshot snapshot) {
         String method = req.prologue().method().text();
         long contentLength;
         try {

@@ -86,9 +86,14 @@ public final class AdminClient {
     }
 
     public Resp send(String method, String path, String body, String accept, String contentType) {
+        return send(method, path, body == null ? null : body.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                accept, contentType);
+    }
+
+    public Resp send(String method, String path, byte[] body, String accept, String contentType) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body))
+                        : HttpRequest.BodyPublishers.ofByteArray(body))
                 .header("Accept", accept);
         if (contentType != null) {
             b.header("Content-Type", contentType);
