@@ -14,7 +14,25 @@ import java.util.regex.Pattern;
 public record FilterDescriptor(String name, String version, String schema, String description) {
 
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9]*(-[a-z0-9]+)*");
-    private static final Pattern SEMVER = Pattern.compile("\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.-]+)?");
+    /** Semantic versioning 2.0 without build metadata: no leading zeros. */
+    private static final Pattern SEMVER = Pattern.compile(
+            "(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?");
+
+    /**
+     * @param name a candidate filter name
+     * @return whether it is kebab-case (a-z, 0-9, '-')
+     */
+    public static boolean isName(String name) {
+        return name != null && NAME.matcher(name).matches();
+    }
+
+    /**
+     * @param version a candidate version
+     * @return whether it is a semantic version (1.2.3, 1.2.3-rc.1)
+     */
+    public static boolean isVersion(String version) {
+        return version != null && SEMVER.matcher(version).matches();
+    }
 
     /** Schema of a filter that takes no config. */
     public static final String EMPTY_SCHEMA = "{\"type\":\"object\",\"additionalProperties\":false}";
@@ -27,10 +45,10 @@ public record FilterDescriptor(String name, String version, String schema, Strin
     public FilterDescriptor {
         Objects.requireNonNull(schema, "schema");
         Objects.requireNonNull(description, "description");
-        if (name == null || !NAME.matcher(name).matches()) {
+        if (!isName(name)) {
             throw new IllegalArgumentException("filter name must be kebab-case: " + name);
         }
-        if (version == null || !SEMVER.matcher(version).matches()) {
+        if (!isVersion(version)) {
             throw new IllegalArgumentException("filter version must be semver (1.2.3): " + version);
         }
     }

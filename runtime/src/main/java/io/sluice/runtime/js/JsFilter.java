@@ -4,6 +4,7 @@ import io.sluice.plugin.Exchange;
 import io.sluice.plugin.Filter;
 import io.sluice.plugin.Headers;
 import io.sluice.plugin.Outcome;
+import io.sluice.plugin.js.JsModules;
 import org.graalvm.polyglot.PolyglotException;
 
 import java.nio.charset.StandardCharsets;
@@ -51,12 +52,12 @@ final class JsFilter implements Filter {
 
     @Override
     public Outcome onRequest(Exchange exchange) {
-        return outcome(run(true, exchange));
+        return JsModules.outcome(run(true, exchange));
     }
 
     @Override
     public Outcome onResponse(Exchange exchange) {
-        return script.hasOnResponse() ? outcome(run(false, exchange)) : Outcome.proceed();
+        return script.hasOnResponse() ? JsModules.outcome(run(false, exchange)) : Outcome.proceed();
     }
 
     @Override
@@ -77,16 +78,6 @@ final class JsFilter implements Filter {
         }
     }
 
-    private static Outcome outcome(Object[] r) {
-        if (r == null) {
-            return Outcome.proceed();
-        }
-        Headers h = new Headers();
-        for (int i = 2; i + 1 < r.length; i += 2) {
-            h.add((String) r[i], (String) r[i + 1]);
-        }
-        return new Outcome.Respond((Integer) r[0], h, ((String) r[1]).getBytes(StandardCharsets.UTF_8));
-    }
 
     /** A script threw: message and location for the log. */
     static final class ScriptFailure extends RuntimeException {

@@ -8,6 +8,8 @@ import org.graalvm.polyglot.PolyglotException;
 import org.graalvm.polyglot.ResourceLimits;
 import org.graalvm.polyglot.SandboxPolicy;
 import org.graalvm.polyglot.Source;
+import io.sluice.plugin.js.JsHost;
+import io.sluice.plugin.js.JsModules;
 import org.graalvm.polyglot.Value;
 
 import java.io.IOException;
@@ -39,9 +41,6 @@ import java.util.function.Predicate;
  */
 public final class JsSandbox implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(JsSandbox.class.getName());
-    static final String PRELUDE_NAME = "sluice-prelude.js";
-    /** Statements of the prelude (trusted) are not counted; one instance for the engine, as GraalJS requires. */
-    private static final Predicate<Source> COUNTED = s -> !s.isInternal() && !PRELUDE_NAME.equals(s.getName());
     private static final long WATCHDOG_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
     /** Time allowed to make a context: prelude, the module's top level, first compilation. */
     private static final long LOAD_DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(2);
@@ -67,13 +66,8 @@ public final class JsSandbox implements AutoCloseable {
      */
     public JsSandbox(int workers, Quarantine quarantine) {
         this.quarantine = quarantine;
-        this.engine = Engine.newBuilder("js")
-                .sandbox(SandboxPolicy.CONSTRAINED)
-                .out(OutputStream.nullOutputStream())
-                .err(OutputStream.nullOutputStream())
-                .option("engine.WarnInterpreterOnly", "false")
-                .build();
-        this.prelude = Source.newBuilder("js", resource("prelude.js"), PRELUDE_NAME).buildLiteral();
+        this.engine = JsModules.engine();
+        this.prelude = JsModules.prelude();
         this.maxQueued = 256 * workers;
         this.workers = new Worker[workers];
         for (int i = 0; i < workers; i++) {
@@ -97,15 +91,7 @@ public final class JsSandbox implements AutoCloseable {
 
     /** A new sandboxed context of the shared engine. */
     Context newContext(long statementLimit) {
-        return Context.newBuilder("js")
-                .engine(engine)
-                .sandbox(SandboxPolicy.CONSTRAINED)
-                .allowHostAccess(HostAccess.CONSTRAINED)
-                .out(OutputStream.nullOutputStream())
-                .err(OutputStream.nullOutputStream())
-                .option("js.esm-eval-returns-exports", "true")
-                .resourceLimits(ResourceLimits.newBuilder().statementLimit(statementLimit, COUNTED).build())
-                .build();
+        return JsModules.context(engine, statementLimit);
     }
 
     /** Evaluates the prelude in a new context: returns the {@code invoke} function. */
@@ -207,14 +193,6 @@ public final class JsSandbox implements AutoCloseable {
         engine.close(true);
     }
 
-    private static String resource(String name) {
-        try (InputStream in = JsSandbox.class.getResourceAsStream(name)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     /** One invocation handed from a request thread to a worker. */
     private static final class Task {
         static final int QUEUED = 0;
@@ -308,7 +286,7 @@ public final class JsSandbox implements AutoCloseable {
                 if (fn != null) {
                     c.resetLimits();
                     Value r = l.invoke().execute(fn, new JsHost(t.exchange, t.filter.script().key()), l.conf());
-                    t.result = r.isNull() ? null : toArray(r);
+                    t.result = JsModules.toArray(r);
                 }
             } catch (PolyglotException e) {
                 discard = true;   // a context that threw may hold half-done state; start the next one clean
@@ -356,15 +334,6 @@ public final class JsSandbox implements AutoCloseable {
                 }
             }
         }
-    }
-
-    private static Object[] toArray(Value r) {
-        Object[] out = new Object[(int) r.getArraySize()];
-        out[0] = r.getArrayElement(0).asInt();
-        for (int i = 1; i < out.length; i++) {
-            out[i] = r.getArrayElement(i).asString();
-        }
-        return out;
     }
 
     /** A filter binding evaluated in a context of one worker. */

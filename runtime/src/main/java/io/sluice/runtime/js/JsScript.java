@@ -7,13 +7,13 @@ import io.sluice.registry.config.ConfigParser;
 import io.sluice.registry.config.Problem;
 import org.graalvm.polyglot.Context;
 import org.graalvm.polyglot.PolyglotException;
+import io.sluice.plugin.js.JsModules;
 import org.graalvm.polyglot.Source;
 import org.graalvm.polyglot.SourceSection;
 import org.graalvm.polyglot.Value;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * An uploaded JavaScript filter, inspected: an ES module whose default export has {@code name}, {@code version},
@@ -33,11 +33,6 @@ import java.util.regex.Pattern;
  */
 public record JsScript(String name, String version, String description, String schema, String sha256, Source source,
                        boolean hasOnResponse, boolean readsRequestBody, boolean readsResponseBody) {
-    /** Filter names: kebab-case. */
-    public static final Pattern NAME = Pattern.compile("^[a-z][a-z0-9]*(-[a-z0-9]+)*$");
-    /** Versions: semantic versioning 2.0 (no build metadata). */
-    public static final Pattern VERSION = Pattern.compile(
-            "^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$");
     private static final long INSPECT_STATEMENTS = 1_000_000;
 
     /** @return {@code name@version} */
@@ -60,59 +55,31 @@ public record JsScript(String name, String version, String description, String s
      */
     public static JsScript inspect(JsSandbox sandbox, String text) throws FilterArtifacts.Invalid {
         String sha = Secrets.hash(text).substring("sha256:".length());
-        Source source = Source.newBuilder("js", text, "filter-" + sha.substring(0, 12) + ".mjs")
-                .mimeType("application/javascript+module").buildLiteral();
+        Source source = JsModules.module(text, "filter-" + sha.substring(0, 12) + ".mjs");
         Context c = sandbox.newContext(INSPECT_STATEMENTS);
         try {
             sandbox.prelude(c);
-            Value exports;
+            Value module;
             try {
-                exports = c.eval(source).getMember("default");
+                module = c.eval(source);
             } catch (PolyglotException e) {
                 throw new FilterArtifacts.Invalid(List.of(problem(e)));
             }
-            if (exports == null || !exports.hasMembers()) {
-                throw invalid("", "the module must `export default { name, version, schema, onRequest }`");
-            }
+            List<JsModules.Issue> issues = new ArrayList<>();
+            JsModules.Exports x = JsModules.exports(c, module, issues);
             List<Problem> problems = new ArrayList<>();
-            String name = string(exports, "name", problems);
-            String version = string(exports, "version", problems);
-            if (name != null && !NAME.matcher(name).matches()) {
-                problems.add(new Problem("name", 0, "name must be kebab-case (a-z, 0-9, '-'), got '" + name + "'"));
-            }
-            if (version != null && !VERSION.matcher(version).matches()) {
-                problems.add(new Problem("version", 0, "version must be semantic (1.2.3), got '" + version + "'"));
-            }
-            Value schemaValue = exports.getMember("schema");
-            String schema = null;
-            if (schemaValue == null || !schemaValue.hasMembers()) {
-                problems.add(new Problem("schema", 0, "schema (a JSON Schema object for the config) is required"));
-            } else {
-                schema = c.getBindings("js").getMember("JSON").getMember("stringify").execute(schemaValue).asString();
-                ConfigParser.schemaProblems(schema).forEach(m -> problems.add(new Problem("schema", 0, m)));
-            }
-            if (!function(exports, "onRequest")) {
-                problems.add(new Problem("onRequest", 0, "onRequest(ctx, conf) must be a function"));
-            }
-            Value onResponse = exports.getMember("onResponse");
-            if (onResponse != null && !onResponse.isNull() && !onResponse.canExecute()) {
-                problems.add(new Problem("onResponse", 0, "onResponse must be a function when present"));
+            issues.forEach(i -> problems.add(new Problem(i.path(), 0, i.message())));
+            if (x != null) {
+                ConfigParser.schemaProblems(x.schema()).forEach(m -> problems.add(new Problem("schema", 0, m)));
             }
             if (!problems.isEmpty()) {
                 throw new FilterArtifacts.Invalid(problems);
             }
-            Value description = exports.getMember("description");
-            return new JsScript(name, version,
-                    description != null && description.isString() ? description.asString() : "JavaScript filter " + name,
-                    schema, sha, source, function(exports, "onResponse"),
-                    flag(exports, "requestBody"), flag(exports, "responseBody"));
+            return new JsScript(x.name(), x.version(), x.description(), x.schema(), sha, source, x.hasOnResponse(),
+                    x.requestBody(), x.responseBody());
         } finally {
             c.close(true);
         }
-    }
-
-    private static FilterArtifacts.Invalid invalid(String path, String message) {
-        return new FilterArtifacts.Invalid(List.of(new Problem(path, 0, message)));
     }
 
     private static Problem problem(PolyglotException e) {
@@ -126,22 +93,6 @@ public record JsScript(String name, String version, String description, String s
         return new Problem("", 0, kind + ": " + e.getMessage());
     }
 
-    private static String string(Value exports, String key, List<Problem> problems) {
-        Value v = exports.getMember(key);
-        if (v == null || !v.isString()) {
-            problems.add(new Problem(key, 0, key + " (a string) is required"));
-            return null;
-        }
-        return v.asString();
-    }
 
-    private static boolean function(Value exports, String key) {
-        Value v = exports.getMember(key);
-        return v != null && v.canExecute();
-    }
 
-    private static boolean flag(Value exports, String key) {
-        Value v = exports.getMember(key);
-        return v != null && v.isBoolean() && v.asBoolean();
-    }
 }

@@ -1,9 +1,8 @@
-package io.sluice.runtime.js;
+package io.sluice.plugin.js;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.plugin.Consumer;
 import io.sluice.plugin.Exchange;
+import io.sluice.plugin.Json;
 import io.sluice.plugin.Response;
 import org.graalvm.polyglot.HostAccess.Export;
 
@@ -17,11 +16,14 @@ import java.util.List;
  */
 public final class JsHost {
     private static final System.Logger LOG = System.getLogger("sluice.js");
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final Exchange ex;
     private final String filter;
 
-    JsHost(Exchange ex, String filter) {
+    /**
+     * @param ex     the exchange the script works on
+     * @param filter the filter's name@version, for its log lines
+     */
+    public JsHost(Exchange ex, String filter) {
         this.ex = ex;
         this.filter = filter;
     }
@@ -146,11 +148,11 @@ public final class JsHost {
 
     @Export
     public String routeParams() {
-        try {
-            return JSON.writeValueAsString(ex.route().params());
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        StringBuilder b = new StringBuilder("{");
+        ex.route().params().forEach((k, v) -> {
+            b.append(b.length() > 1 ? "," : "").append(Json.quote(k)).append(':').append(Json.quote(v));
+        });
+        return b.append('}').toString();
     }
 
     @Export
@@ -189,10 +191,10 @@ public final class JsHost {
     }
 
     private static String json(List<String> values) {
-        try {
-            return JSON.writeValueAsString(values);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
+        StringBuilder b = new StringBuilder("[");
+        for (String v : values) {
+            b.append(b.length() > 1 ? "," : "").append(Json.quote(v));
         }
+        return b.append(']').toString();
     }
 }
