@@ -52,3 +52,13 @@ sluice_mvn() {
     fi
     mvn -B "$@"
 }
+
+# The JVM flags that give GraalJS its optimizing compiler (JavaScript filters ~50x faster than interpreted): the
+# Graal jars on the module path, the compiler on the upgrade module path, JVMCI switched on. Sets SLUICE_GRAAL.
+sluice_graal_flags() {
+    local root="$1"
+    SLUICE_GRAAL=(-XX:+UnlockExperimentalVMOptions -XX:+EnableJVMCI
+        --module-path "$root/runtime/target/graal" --add-modules org.graalvm.polyglot
+        --upgrade-module-path "$root/runtime/target/graal-compiler"
+        --enable-native-access=org.graalvm.truffle --sun-misc-unsafe-memory-access=allow)
+}

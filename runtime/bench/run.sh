@@ -16,6 +16,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 . "$ROOT/bin/jdk.sh"
+. "$HERE/lib.sh"
 sluice_use_jdk
 
 RUNS=${RUNS:-3}
@@ -35,37 +36,6 @@ rm -rf "$OUT"/nginx-*
 for tool in nginx wrk taskset; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install nginx-light wrk util-linux)" >&2; exit 1; }
 done
-
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for d in "$OUT"/nginx-up "$OUT"/nginx-proxy; do
-        [ -f "$d/nginx.pid" ] && kill "$(cat "$d/nginx.pid")" 2>/dev/null || true
-    done
-}
-trap cleanup EXIT
-
-nginx_conf() { # dir port body
-    mkdir -p "$1/logs"
-    cat > "$1/nginx.conf" <<CONF
-worker_processes 1;
-daemon on;
-pid $1/nginx.pid;
-error_log $1/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 100000000;
-    keepalive_timeout 300s;
-    client_body_temp_path $1/body;
-    proxy_temp_path $1/proxy;
-    fastcgi_temp_path $1/fastcgi;
-    uwsgi_temp_path $1/uwsgi;
-    scgi_temp_path $1/scgi;
-    $3
-}
-CONF
-}
 
 head -c 1024 /dev/zero | tr '\0' 'x' > "$OUT/1k.txt"
 nginx_conf "$OUT/nginx-up" "$UP_PORT" "server { listen 127.0.0.1:$UP_PORT; location / { root $OUT; } }"
@@ -117,41 +87,6 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 curl -fs "http://127.0.0.1:$SLUICE_PORT/1k.txt" | wc -c | grep -q 1024 || { echo "bench: Sluice does not proxy"; cat "$OUT/sluice.log"; exit 1; }
-
-cpu_ticks() { # total utime+stime (clock ticks) of the given pids and their children
-    local total=0 p
-    for p in "$@" $(for q in "$@"; do ps -o pid= --ppid "$q" 2>/dev/null; done); do
-        [ -r "/proc/$p/stat" ] || continue
-        total=$(( total + $(awk '{print $14 + $15}' "/proc/$p/stat") ))
-    done
-    echo "$total"
-}
-
-wrk_run() { # url seconds [extra args] -> prints "rps p50_ms p99_ms cpu_us_per_request"
-    local url=$1 secs=$2; shift 2
-    local pids=""
-    case "$url" in
-        *":$SLUICE_PORT/"*) pids="$SLUICE_PID" ;;
-        *":$NGX_PORT/"*) pids="$(cat "$OUT/nginx-proxy/nginx.pid")" ;;
-        *) pids="$(cat "$OUT/nginx-up/nginx.pid")" ;;
-    esac
-    local before after
-    before=$(cpu_ticks $pids)
-    taskset -c 1 wrk -t1 -c"$CONNS" -d"${secs}s" --latency "$@" "$url" > "$OUT/wrk.txt"
-    after=$(cpu_ticks $pids)
-    local rps p50 p99
-    rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk.txt")
-    p50=$(awk '$1=="50%" {print $2}' "$OUT/wrk.txt")
-    p99=$(awk '$1=="99%" {print $2}' "$OUT/wrk.txt")
-    # CPU time the server under test spent per request, in microseconds (clock ticks are 10 ms)
-    local cpu
-    cpu=$(awk -v t=$(( after - before )) -v hz="$(getconf CLK_TCK)" -v r="$rps" -v s="$secs" 'BEGIN { printf "%.1f", t / hz * 1e6 / (r * s) }')
-    echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu"
-}
-to_ms() { # wrk prints 812.00us / 1.20ms / 2.00s
-    awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'
-}
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "bench: warming up nginx proxy 10 s and Sluice ${WARMUP} s"
 wrk_run "http://127.0.0.1:$NGX_PORT/1k.txt" 10 >/dev/null

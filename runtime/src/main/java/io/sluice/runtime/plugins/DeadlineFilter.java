@@ -12,15 +12,17 @@ import io.sluice.plugin.RouteInfo;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Runs a Java filter from an uploaded jar under a deadline. Java code cannot be sandboxed in-process, so each
  * invocation runs on its own virtual thread (the jar's class loader as context class loader) while the request
- * waits at most the deadline. When it passes, the invocation fails (the entry's {@code on_error} applies), the
+ * waits at most the deadline, parked without a timer: one watchdog thread wakes requests whose deadline passed. When it passes, the invocation fails (the entry's {@code on_error} applies), the
  * filter's thread is interrupted, and the exchange it was given is fenced: whatever the late filter does to it
  * afterwards throws instead of racing with the request, which has moved on.
  */
@@ -29,12 +31,21 @@ final class DeadlineFilter implements Filter {
     private final String name;
     private final long deadlineNanos;
     private final ClassLoader loader;
+    /** Filters that keep {@link Filter#onResponse}'s default cost no thread hand-off on the way back. */
+    private final boolean hasOnResponse;
 
     DeadlineFilter(Filter delegate, String name, long deadlineMs, ClassLoader loader) {
         this.delegate = delegate;
         this.name = name;
         this.deadlineNanos = TimeUnit.MILLISECONDS.toNanos(deadlineMs);
         this.loader = loader;
+        boolean overrides;
+        try {
+            overrides = delegate.getClass().getMethod("onResponse", Exchange.class).getDeclaringClass() != Filter.class;
+        } catch (NoSuchMethodException e) {
+            overrides = true;
+        }
+        this.hasOnResponse = overrides;
     }
 
     @Override
@@ -44,7 +55,7 @@ final class DeadlineFilter implements Filter {
 
     @Override
     public Outcome onResponse(Exchange exchange) throws Exception {
-        return run(false, exchange);
+        return hasOnResponse ? run(false, exchange) : Outcome.proceed();
     }
 
     @Override
@@ -63,30 +74,140 @@ final class DeadlineFilter implements Filter {
     }
 
     private Outcome run(boolean request, Exchange exchange) throws Exception {
-        Fenced fenced = new Fenced(exchange);
-        FutureTask<Outcome> task = new FutureTask<>(() -> request ? delegate.onRequest(fenced)
-                : delegate.onResponse(fenced));
-        Thread t = Thread.ofVirtual().name("filter-" + name).unstarted(task);
+        Invocation inv = new Invocation(new Fenced(exchange), request, System.nanoTime() + deadlineNanos);
+        Thread t = Thread.ofVirtual().name("filter-" + name).unstarted(inv);
         t.setContextClassLoader(loader);
+        inv.filterThread = t;
         t.start();
-        try {
-            Outcome o = task.get(deadlineNanos, TimeUnit.NANOSECONDS);
-            return o == null ? Outcome.proceed() : o;
-        } catch (TimeoutException e) {
-            fenced.expired = true;
-            task.cancel(true);   // interrupts the filter's thread
-            throw new DeadlineExceeded(name, TimeUnit.NANOSECONDS.toMillis(deadlineNanos));
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof Exception ex) {
-                throw ex;
+        WATCHDOG.watch(inv);
+        while (inv.state == RUNNING) {
+            LockSupport.park(inv);   // untimed: the watchdog wakes us at the deadline (no timer per invocation)
+            if (Thread.interrupted()) {
+                if (inv.expire()) {
+                    Thread.currentThread().interrupt();
+                    throw new InterruptedException("request interrupted while filter '" + name + "' ran");
+                }
+                Thread.currentThread().interrupt();
             }
-            throw (Error) cause;
-        } catch (InterruptedException e) {
-            fenced.expired = true;
-            task.cancel(true);
-            Thread.currentThread().interrupt();
-            throw e;
+        }
+        if (inv.state == EXPIRED) {
+            throw new DeadlineExceeded(name, TimeUnit.NANOSECONDS.toMillis(deadlineNanos));
+        }
+        if (inv.error != null) {
+            if (inv.error instanceof Exception e) {
+                throw e;
+            }
+            throw (Error) inv.error;
+        }
+        return inv.result == null ? Outcome.proceed() : inv.result;
+    }
+
+    private static final int RUNNING = 0;
+    private static final int DONE = 1;
+    private static final int EXPIRED = 2;
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(Invocation.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** One invocation: run on the filter's thread, awaited by the request's, expired by the watchdog. */
+    private final class Invocation implements Runnable {
+        final Fenced exchange;
+        final boolean request;
+        final long deadline;
+        final Thread waiter = Thread.currentThread();
+        volatile Thread filterThread;
+        volatile int state;
+        Outcome result;
+        Throwable error;
+
+        Invocation(Fenced exchange, boolean request, long deadline) {
+            this.exchange = exchange;
+            this.request = request;
+            this.deadline = deadline;
+        }
+
+        @Override
+        public void run() {
+            try {
+                result = request ? delegate.onRequest(exchange) : delegate.onResponse(exchange);
+            } catch (Throwable e) {
+                error = e;
+            }
+            if (STATE.compareAndSet(this, RUNNING, DONE)) {   // result and error are published by the CAS
+                LockSupport.unpark(waiter);
+            }
+        }
+
+        /** Ends the wait with a deadline failure; interrupts the filter. @return whether it was still running */
+        boolean expire() {
+            if (!STATE.compareAndSet(this, RUNNING, EXPIRED)) {
+                return false;
+            }
+            exchange.expired = true;
+            filterThread.interrupt();
+            LockSupport.unpark(waiter);
+            return true;
+        }
+    }
+
+    private static final Watchdog WATCHDOG = new Watchdog();
+
+    /**
+     * Expires invocations past their deadline. Request threads hand invocations over through a lock-free queue;
+     * the watchdog thread alone keeps the list it scans every {@value #TICK_MS} ms and drops finished ones.
+     */
+    private static final class Watchdog {
+        static final long TICK_MS = 2;
+        private final ConcurrentLinkedQueue<Invocation> incoming = new ConcurrentLinkedQueue<>();
+        private final ArrayList<Invocation> watched = new ArrayList<>();
+        private final Thread thread;
+        /** Set while the watchdog parks with nothing to watch (no ticks while no jar filter runs). */
+        private volatile boolean idle;
+
+        Watchdog() {
+            thread = Thread.ofPlatform().daemon().name("sluice-java-filter-watchdog").unstarted(this::loop);
+            thread.start();
+        }
+
+        void watch(Invocation inv) {
+            incoming.offer(inv);
+            if (idle) {
+                LockSupport.unpark(thread);
+            }
+        }
+
+        private void loop() {
+            while (!Thread.currentThread().isInterrupted()) {
+                for (Invocation i; (i = incoming.poll()) != null; ) {
+                    watched.add(i);
+                }
+                long now = System.nanoTime();
+                watched.removeIf(i -> {
+                    if (i.state != RUNNING) {
+                        return true;
+                    }
+                    if (now - i.deadline >= 0) {
+                        i.expire();
+                        return true;
+                    }
+                    return false;
+                });
+                if (watched.isEmpty()) {
+                    idle = true;
+                    if (incoming.isEmpty()) {   // re-checked after publishing idle: a concurrent watch() unparks us
+                        LockSupport.park(this);
+                    }
+                    idle = false;
+                } else {
+                    LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(TICK_MS));
+                }
+            }
         }
     }
 
