@@ -6,6 +6,7 @@ import io.sluice.runtime.testing.AdminClient;
 import io.sluice.runtime.testing.AdminClient.Resp;
 import io.sluice.runtime.testing.EchoUpstream;
 import io.sluice.runtime.testing.Nodes;
+import io.sluice.runtime.testing.SwitchUnderLoad;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -19,9 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -103,41 +101,12 @@ class JsFiltersIT {
         assertEquals("tagger 1.0.0", first.headers().firstValue("x-tagged-by").orElseThrow());
 
         assertEquals(201, upload(tagger("2.0.0", "v2")).status());
-        AtomicBoolean stop = new AtomicBoolean();
-        ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
-        AtomicInteger sawV2 = new AtomicInteger();
-        AtomicInteger sent = new AtomicInteger();
-        List<Thread> clients = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            clients.add(Thread.ofPlatform().start(() -> {
-                while (!stop.get()) {
-                    try {
-                        HttpResponse<String> r = get("/app/y");
-                        sent.incrementAndGet();
-                        String by = r.headers().firstValue("x-tagged-by").orElse("");
-                        if (r.statusCode() != 200 || !(by.equals("tagger 1.0.0") || by.equals("tagger 2.0.0"))) {
-                            failures.add(r.statusCode() + " " + by + " " + r.body());
-                        } else if (by.equals("tagger 2.0.0")) {
-                            sawV2.incrementAndGet();
-                        }
-                    } catch (Exception e) {
-                        failures.add(e.toString());
-                    }
-                }
-            }));
-        }
-        Thread.sleep(300);
-        route("app", "/app/**", "[{\"name\": \"tagger\", \"version\": \"2.0.0\", \"config\": {\"value\": \"hello\"}}]");
-        long until = System.nanoTime() + 5_000_000_000L;
-        while (sawV2.get() < 50 && System.nanoTime() < until) {
-            Thread.sleep(20);
-        }
-        stop.set(true);
-        for (Thread t : clients) {
-            t.join();
-        }
-        assertEquals(List.of(), List.copyOf(failures));
-        assertTrue(sawV2.get() >= 50, "v2 served " + sawV2.get() + " of " + sent.get());
+        SwitchUnderLoad.Result run = SwitchUnderLoad.run(() -> get("/app/y"), r -> {
+            String by = r.headers().firstValue("x-tagged-by").orElse("");
+            return r.statusCode() != 200 ? "failed" : by.equals("tagger 1.0.0") ? "old" : by.equals("tagger 2.0.0") ? "new" : by;
+        }, () -> route("app", "/app/**", "[{\"name\": \"tagger\", \"version\": \"2.0.0\", \"config\": {\"value\": \"hello\"}}]"), 50);
+        assertEquals(List.of(), run.failures(), "of " + run.sent() + " requests");
+        assertTrue(run.newSeen() >= 50, "v2 served " + run.newSeen() + " of " + run.sent());
         get("/app/z");
         assertEquals("hello-v2", upstream.last().header("x-tag"));
         // the old version can go once nothing uses it; the attached one cannot

@@ -5,6 +5,7 @@ import io.sluice.runtime.testing.AdminClient;
 import io.sluice.runtime.testing.AdminClient.Resp;
 import io.sluice.runtime.testing.EchoUpstream;
 import io.sluice.runtime.testing.Nodes;
+import io.sluice.runtime.testing.SwitchUnderLoad;
 import io.sluice.runtime.testing.TestJars;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,11 +17,7 @@ import java.lang.management.ManagementFactory;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
@@ -115,37 +112,12 @@ class JarFiltersIT {
         assertEquals(List.of("tagger@1.0.0"), node.uploads().loadedJars());
 
         assertEquals(201, upload(TestJars.tagger("tagger", "2.0.0").build()).status());
-        AtomicBoolean stop = new AtomicBoolean();
-        ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
-        AtomicInteger sawV2 = new AtomicInteger();
-        AtomicInteger sent = new AtomicInteger();
-        List<Thread> clients = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            clients.add(Thread.ofPlatform().start(() -> {
-                while (!stop.get()) {
-                    try {
-                        HttpResponse<String> r = get("/app/y");
-                        sent.incrementAndGet();
-                        String by = r.headers().firstValue("x-jar-by").orElse("");
-                        if (r.statusCode() != 200 || !(by.equals("tagger 1.0.0") || by.equals("tagger 2.0.0"))) {
-                            failures.add(r.statusCode() + " " + by + " " + r.body());
-                        } else if (by.equals("tagger 2.0.0")) {
-                            sawV2.incrementAndGet();
-                        }
-                    } catch (Exception e) {
-                        failures.add(e.toString());
-                    }
-                }
-            }));
-        }
-        await("traffic flows", () -> sent.get() > 100);
-        route("app", "/app/**", "[{\"name\": \"tagger\", \"version\": \"2.0.0\", \"config\": {\"value\": \"hi\"}}]");
-        await("v2 serves", () -> sawV2.get() >= 50);
-        stop.set(true);
-        for (Thread t : clients) {
-            t.join();
-        }
-        assertEquals(List.of(), List.copyOf(failures), "of " + sent.get() + " requests");
+        SwitchUnderLoad.Result run = SwitchUnderLoad.run(() -> get("/app/y"), r -> {
+            String by = r.headers().firstValue("x-jar-by").orElse("");
+            return r.statusCode() != 200 ? "failed" : by.equals("tagger 1.0.0") ? "old" : by.equals("tagger 2.0.0") ? "new" : by;
+        }, () -> route("app", "/app/**", "[{\"name\": \"tagger\", \"version\": \"2.0.0\", \"config\": {\"value\": \"hi\"}}]"), 50);
+        assertEquals(List.of(), run.failures(), "of " + run.sent() + " requests");
+        assertTrue(run.newSeen() >= 50, "v2 served " + run.newSeen() + " of " + run.sent());
         get("/app/z");
         assertEquals("hi-2.0.0", upstream.last().header("x-jar"));
 
