@@ -59,25 +59,25 @@ route() { # id plugins
     admin PUT "/v1/routes/$1" -H 'Content-Type: application/json' -d "{\"paths\": [\"/$1/**\"], \"strip_prefix\": \"/$1\",
         \"upstream\": {\"targets\": [{\"url\": \"http://127.0.0.1:$UP_PORT\"}]}, \"plugins\": $2}"
 }
-CONF='{"experiment": "checkout", "percent_b": 50, "sticky_header": "X-User-Id"}'
+CONF='{"experiment": "checkout", "percent_b": 50, "sticky_header": "X-Session-Id"}'
 route plain '[]'
 route java "[{\"name\": \"ab-tagger\", \"config\": $CONF}]"
 route js "[{\"name\": \"ab-tagger-js\", \"config\": $CONF}]"
 for r in plain java js; do
-    curl -fs -H 'X-User-Id: u1' "http://127.0.0.1:$SLUICE_PORT/$r/1k.txt" | wc -c | grep -q 1024 \
+    curl -fs -H 'X-Session-Id: u1' "http://127.0.0.1:$SLUICE_PORT/$r/1k.txt" | wc -c | grep -q 1024 \
         || { echo "bench: route $r does not proxy"; cat "$OUT/sluice.log"; exit 1; }
 done
-curl -fsi -H 'X-User-Id: user-2' "http://127.0.0.1:$SLUICE_PORT/js/1k.txt" | grep -qi '^x-ab-variant: B' \
+curl -fsi -H 'X-Session-Id: user-2' "http://127.0.0.1:$SLUICE_PORT/js/1k.txt" | grep -qi '^x-ab-variant: B' \
     || { echo "bench: the JS filter does not tag"; exit 1; }
 
 echo "bench: warming up each route $((WARMUP / 3)) s"
 for r in plain java js; do
-    wrk_run "http://127.0.0.1:$SLUICE_PORT/$r/1k.txt" $((WARMUP / 3)) -H 'X-User-Id: u1' >/dev/null
+    wrk_run "http://127.0.0.1:$SLUICE_PORT/$r/1k.txt" $((WARMUP / 3)) -H 'X-Session-Id: u1' >/dev/null
 done
 : > "$OUT/runs.txt"
 for i in $(seq 1 "$RUNS"); do
     for r in plain java js; do
-        echo "$r $(wrk_run "http://127.0.0.1:$SLUICE_PORT/$r/1k.txt" "$DURATION" -H 'X-User-Id: u1')" | tee -a "$OUT/runs.txt"
+        echo "$r $(wrk_run "http://127.0.0.1:$SLUICE_PORT/$r/1k.txt" "$DURATION" -H 'X-Session-Id: u1')" | tee -a "$OUT/runs.txt"
     done
 done
 col() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$OUT/runs.txt" | median; }

@@ -1,5 +1,5 @@
 // ab-tagger (JavaScript): the twin of the ab-tagger plugin jar, same config, same hash, same placement.
-// Puts each request of an experiment into variant A or B, sticky by a header (e.g. a user id), and tells the
+// Puts each request of an experiment into variant A or B, sticky by a header (e.g. a session id), and tells the
 // upstream and the client which in a header.
 
 // 32-bit FNV-1a over the string's UTF-16 code units (as Java's String.charAt sees them)

@@ -4,7 +4,6 @@ import io.sluice.plugin.Filter;
 import io.sluice.plugin.FilterConfig;
 import io.sluice.plugin.FilterDescriptor;
 import io.sluice.plugin.FilterFactory;
-import io.sluice.registry.admin.FilterArtifacts.Invalid;
 import io.sluice.runtime.LimitedFactory;
 
 import java.util.Map;
@@ -35,12 +34,7 @@ public final class JarFilterFactory implements FilterFactory, LimitedFactory {
     @Override
     public Filter create(FilterConfig config, Map<String, Object> limits, String where) {
         long deadline = limits.get("deadline_ms") instanceof Number n ? n.longValue() : DEFAULT_DEADLINE_MS;
-        Filter f;
-        try {
-            f = PluginJar.inPlugin(jar.loader(), () -> jar.factory().create(config));
-        } catch (Invalid e) {
-            throw new IllegalStateException(e);   // not thrown by create
-        }
+        Filter f = PluginJar.<Filter, RuntimeException>inPlugin(jar.loader(), () -> jar.factory().create(config));
         if (f == null) {
             throw new IllegalArgumentException("the plugin's FilterFactory.create returned null");
         }

@@ -196,12 +196,12 @@ public final class PluginJar implements AutoCloseable {
         });
     }
 
-    interface PluginCall<T> {
-        T call() throws Invalid;
+    interface PluginCall<T, E extends Exception> {
+        T call() throws E;
     }
 
     /** Runs plugin code with its class loader as the thread's context class loader. */
-    static <T> T inPlugin(ClassLoader loader, PluginCall<T> call) throws Invalid {
+    static <T, E extends Exception> T inPlugin(ClassLoader loader, PluginCall<T, E> call) throws E {
         Thread t = Thread.currentThread();
         ClassLoader before = t.getContextClassLoader();
         t.setContextClassLoader(loader);

@@ -43,6 +43,8 @@ public final class UploadedFilters implements FilterArtifacts, AutoCloseable {
     private final Store store;
     private final Path dir;
     private final Map<String, JsFilterFactory> scripts = new ConcurrentHashMap<>();
+    /** Descriptors of uploaded versions read so far (immutable per name@version), so validation loads nothing twice. */
+    private final Map<String, FilterDescriptor> descriptors = new ConcurrentHashMap<>();
     /** Loaded jars by name@version, with the number of snapshots using each; guarded by itself. */
     private final Map<String, Held> jars = new HashMap<>();
 
@@ -163,8 +165,19 @@ public final class UploadedFilters implements FilterArtifacts, AutoCloseable {
      * @return the descriptor
      */
     public Optional<FilterDescriptor> describe(String name, Optional<String> version) {
-        Optional<Acquired> a = acquire(name, version);
-        a.ifPresent(x -> x.release().run());
+        Optional<String> v = version.isPresent() ? version : latest(name);
+        if (v.isEmpty()) {
+            return Optional.empty();
+        }
+        FilterDescriptor known = descriptors.get(name + "@" + v.get());
+        if (known != null) {
+            return Optional.of(known);
+        }
+        Optional<Acquired> a = acquire(name, v);
+        a.ifPresent(x -> {
+            descriptors.put(name + "@" + v.get(), x.factory().descriptor());
+            x.release().run();
+        });
         return a.map(x -> x.factory().descriptor());
     }
 

@@ -55,6 +55,9 @@ public final class Gateway implements AutoCloseable {
     ConfigSnapshot enter() {
         while (true) {
             ConfigSnapshot s = current.get();
+            if (s.releases().isEmpty()) {
+                return s;   // holds nothing to release later (no plugin jars): no need to count its requests
+            }
             s.inflight().enter();
             // entered before a replacement was published: the retirer's count sees this request; entered after:
             // take the new one (the count's increment and this read are both volatile, so one of them sees the other)
@@ -71,7 +74,9 @@ public final class Gateway implements AutoCloseable {
      * @param s the snapshot it ran on
      */
     void exit(ConfigSnapshot s) {
-        s.inflight().exit();
+        if (!s.releases().isEmpty()) {
+            s.inflight().exit();
+        }
     }
 
     /**

@@ -206,6 +206,14 @@ class JarFiltersIT {
                 new Case("incompatible api", TestJars.tagger("t", "1.0.0").manifest("Plugin-Requires", ">=1.0.0 & <2.0.0")
                         .build(), "built for plugin-api >=1.0.0 & <2.0.0 (Plugin-Requires) but this gateway provides"
                         + " plugin-api 0.1.0"),
+                new Case("api range is not a range", TestJars.tagger("t", "1.0.0").manifest("Plugin-Requires", "banana")
+                        .build(), "banana"),
+                new Case("two filters in one jar", TestJars.tagger("t", "1.0.0").source("test.jar.Second", """
+                        package test.jar;
+                        public final class Second extends Object implements io.sluice.plugin.FilterFactory {
+                            public io.sluice.plugin.FilterDescriptor descriptor() { return new TagFactory().descriptor(); }
+                            public io.sluice.plugin.Filter create(io.sluice.plugin.FilterConfig c) { return null; }
+                        }""").extension("test.jar.Second").build(), "a plugin jar carries one filter"),
                 new Case("no extension index", TestJars.tagger("t", "1.0.0").noExtensions().build(),
                         "no FilterFactory extension"),
                 new Case("extension is not a FilterFactory", TestJars.plugin("t", "1.0.0")
@@ -233,6 +241,22 @@ class JarFiltersIT {
         try (Stream<Path> left = Files.list(dir.resolve("data").resolve("filters"))) {
             assertEquals(List.of(), left.toList(), "no inspection copies left behind");
         }
+    }
+
+    @Test
+    void aConfigRefusedAfterLoadingAJarLeavesNothingLoaded() throws Exception {
+        assertEquals(201, upload(TestJars.tagger("tagger", "1.0.0").build()).status());
+        // the jar loads and binds; the canary entry then fails (the route has no 'blue' group): the whole write
+        // is refused and what the trial build took is given back
+        Resp refused = admin.put("/v1/routes/r", """
+                {"paths": ["/r/**"], "upstream": {"targets": [{"url": "%s"}]}, "plugins": [
+                  {"name": "tagger"},
+                  {"name": "canary", "config": {"split": [{"upstream": "default", "weight": 1},
+                                                          {"upstream": "blue", "weight": 1}]}}]}""".formatted(upstream.url()));
+        assertEquals(400, refused.status(), refused.toString());
+        assertTrue(refused.body().contains("blue"), refused.body());
+        assertEquals(List.of(), node.uploads().loadedJars());
+        assertEquals(404, get("/r/x").statusCode());
     }
 
     @Test

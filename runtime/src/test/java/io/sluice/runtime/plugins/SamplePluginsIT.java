@@ -71,8 +71,8 @@ class SamplePluginsIT {
         Resp r = admin.put("/v1/routes/pay", """
                 {"paths": ["/pay/**"], "upstream": {"targets": [{"url": "%s"}]}, "plugins": [
                   {"name": "hmac-verifier", "config": {"secret": "%s"}},
-                  {"name": "ab-tagger", "config": {"experiment": "checkout", "sticky_header": "X-User-Id"}},
-                  {"name": "ab-tagger-js", "config": {"experiment": "checkout", "sticky_header": "X-User-Id",
+                  {"name": "ab-tagger", "config": {"experiment": "checkout", "sticky_header": "X-Session-Id"}},
+                  {"name": "ab-tagger-js", "config": {"experiment": "checkout", "sticky_header": "X-Session-Id",
                                                       "header": "X-AB-Variant-Js"}}
                 ]}""".formatted(upstream.url(), SECRET));
         assertEquals(201, r.status(), r.toString());
@@ -85,7 +85,7 @@ class SamplePluginsIT {
         String ts = String.valueOf(System.currentTimeMillis() / 1000);
         HttpResponse<String> ok = post("/pay/now", body, ts, sign(ts, "POST", "/pay/now", body), "user-2");
         assertEquals(200, ok.statusCode(), ok.body());
-        assertEquals("B", upstream.last().header("X-AB-Variant"), "the jar tagged the request");
+        assertEquals("B", upstream.last().header("X-AB-Variant"), "the jar tagged the request by its X-Session-Id");
         assertEquals("B", upstream.last().header("X-AB-Variant-Js"), "the script placed the user identically");
         assertEquals("B", ok.headers().firstValue("X-AB-Variant").orElseThrow());
         int before = upstream.count();
@@ -104,7 +104,7 @@ class SamplePluginsIT {
 
     HttpResponse<String> post(String path, String body, String ts, String sig, String user) throws Exception {
         HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.server().proxyPort() + path))
-                .header("X-Timestamp", ts).header("X-Signature", sig).header("X-User-Id", user)
+                .header("X-Timestamp", ts).header("X-Signature", sig).header("X-Session-Id", user)
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build();
         try (HttpClient c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
             return c.send(req, HttpResponse.BodyHandlers.ofString());

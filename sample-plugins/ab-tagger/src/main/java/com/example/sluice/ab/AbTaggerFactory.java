@@ -8,7 +8,7 @@ import org.pf4j.Extension;
 
 /**
  * ab-tagger: puts each request of an experiment into variant A or B and tells the upstream (and the client) which,
- * in a header. Sticky by a header such as a user id, so a user stays in their variant; requests without it are
+ * in a header. Sticky by a header such as a session id, so a client stays in its variant; requests without it are
  * placed by their request id. The same filter exists in JavaScript (js-filters/ab-tagger.js) with the same hash,
  * so both place a key identically.
  */

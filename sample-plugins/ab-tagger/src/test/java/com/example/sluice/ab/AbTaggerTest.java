@@ -15,13 +15,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Written with plugin-api's testkit only: no gateway. */
 class AbTaggerTest {
     final Filter filter = new AbTaggerFactory().create(FilterConfig.of(Map.of(
-            "experiment", "checkout", "percent_b", 30, "sticky_header", "X-User-Id")));
+            "experiment", "checkout", "percent_b", 30, "sticky_header", "X-Session-Id")));
 
     @Test
     void aUserKeepsTheirVariantAndTheClientsHeaderIsReplaced() throws Exception {
         String first = null;
         for (int i = 0; i < 5; i++) {
-            TestExchange ex = TestExchange.request("GET", "/cart").header("X-User-Id", "user-42")
+            TestExchange ex = TestExchange.request("GET", "/cart").header("X-Session-Id", "user-42")
                     .header("X-AB-Variant", "B-forced").requestId("req-" + i);
             assertEquals(Outcome.proceed(), filter.onRequest(ex));
             String v = ex.request().headers().firstOrNull("X-AB-Variant");
@@ -39,7 +39,7 @@ class AbTaggerTest {
         int b = 0;
         int n = 20_000;
         for (int i = 0; i < n; i++) {
-            TestExchange ex = TestExchange.request("GET", "/").header("X-User-Id", "u" + i);
+            TestExchange ex = TestExchange.request("GET", "/").header("X-Session-Id", "u" + i);
             filter.onRequest(ex);
             b += "B".equals(ex.vars().get("ab_variant")) ? 1 : 0;
         }

@@ -32,9 +32,9 @@ class SampleJsFiltersTest {
     }
 
     static String variantOf(String user, int percentB) {
-        TestExchange ex = TestExchange.request("GET", "/cart").header("X-User-Id", user);
+        TestExchange ex = TestExchange.request("GET", "/cart").header("X-Session-Id", user);
         assertEquals(Outcome.proceed(), ab.onRequest(ex,
-                "{\"experiment\": \"checkout\", \"percent_b\": " + percentB + ", \"sticky_header\": \"X-User-Id\"}"));
+                "{\"experiment\": \"checkout\", \"percent_b\": " + percentB + ", \"sticky_header\": \"X-Session-Id\"}"));
         return ex.request().headers().firstOrNull("X-AB-Variant");
     }
 
@@ -50,8 +50,8 @@ class SampleJsFiltersTest {
 
     @Test
     void abTaggerIsStickyReplacesTheClientsHeaderAndEchoesTheVariant() {
-        TestExchange ex = TestExchange.request("GET", "/").header("X-User-Id", "user-2").header("X-AB-Variant", "A");
-        ab.onRequest(ex, "{\"experiment\": \"checkout\", \"sticky_header\": \"X-User-Id\"}");
+        TestExchange ex = TestExchange.request("GET", "/").header("X-Session-Id", "user-2").header("X-AB-Variant", "A");
+        ab.onRequest(ex, "{\"experiment\": \"checkout\", \"sticky_header\": \"X-Session-Id\"}");
         assertEquals(java.util.List.of("B"), ex.request().headers().all("X-AB-Variant"));
         ex.respond(200, new Headers(), "ok");
         ab.onResponse(ex, "{\"experiment\": \"checkout\"}");
