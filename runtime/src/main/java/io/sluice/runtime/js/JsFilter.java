@@ -2,12 +2,10 @@ package io.sluice.runtime.js;
 
 import io.sluice.plugin.Exchange;
 import io.sluice.plugin.Filter;
-import io.sluice.plugin.Headers;
 import io.sluice.plugin.Outcome;
 import io.sluice.plugin.js.JsModules;
 import org.graalvm.polyglot.PolyglotException;
 
-import java.nio.charset.StandardCharsets;
 
 /**
  * A JavaScript filter bound to one route's plugin entry. Each phase runs in the sandbox under the entry's budgets.

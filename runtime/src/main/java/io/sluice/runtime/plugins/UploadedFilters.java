@@ -1,7 +1,6 @@
 package io.sluice.runtime.plugins;
 
 import io.sluice.plugin.FilterDescriptor;
-import io.sluice.plugin.FilterFactory;
 import io.sluice.registry.admin.FilterArtifacts;
 import io.sluice.registry.config.Problem;
 import io.sluice.registry.store.FilterRecord;
