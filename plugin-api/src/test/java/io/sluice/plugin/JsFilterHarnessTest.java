@@ -44,6 +44,37 @@ class JsFilterHarnessTest {
     }
 
     @Test
+    void aCtxKeptByTheScriptNeverReachesAFinishedRequest() {
+        try (JsFilterHarness f = JsFilterHarness.of("""
+                let kept = null;
+                export default { name: "keeper", version: "1.0.0", schema: {type: "object"},
+                  onRequest(ctx) {
+                    const first = kept === null;
+                    if (first) { kept = ctx; }
+                    // a kept ctx means the request running now, never the one it was first given for
+                    ctx.request.headers.set("x-kept-path", kept.request.path);
+                    if (!first) {
+                      try { ctx.request.headers.set("x-frozen", String(Object.isFrozen(ctx) && Object.isFrozen(ctx.request))); }
+                      catch (e) { ctx.request.headers.set("x-frozen", "threw"); }
+                    }
+                  },
+                  onResponse(ctx) {
+                    ctx.response.headers.set("x-same-request", String(kept.request === ctx.request));
+                  } };""")) {
+            TestExchange first = TestExchange.request("GET", "/first");
+            f.onRequest(first, "{}");
+            assertEquals("/first", first.request().headers().firstOrNull("x-kept-path"));
+            TestExchange second = TestExchange.request("GET", "/second");
+            f.onRequest(second, "{}");
+            assertEquals("/second", second.request().headers().firstOrNull("x-kept-path"));
+            assertEquals("true", second.request().headers().firstOrNull("x-frozen"));
+            second.respond(200, new Headers(), "ok");
+            f.onResponse(second, "{}");
+            assertEquals("true", second.response().orElseThrow().headers().firstOrNull("x-same-request"));
+        }
+    }
+
+    @Test
     void aReturnedObjectIsTheResponse() {
         try (JsFilterHarness f = JsFilterHarness.of(FILTER)) {
             TestExchange ex = TestExchange.request("GET", "/a").header("x-deny", "1").route("r", Map.of("id", "7"));

@@ -16,46 +16,68 @@
     });
   }
 
-  function makeCtx(h) {
-    const request = {
-      get method() { return h.method(); },
-      get path() { return h.path(); },
-      set path(p) { h.setPath(String(p)); },
-      get query() { return h.query(); },
-      set query(q) { h.setQuery(String(q)); },
-      headers: headers((n) => h.requestHeader(n), (n) => h.requestHeaders(n), (n, v) => h.setRequestHeader(n, v),
-        (n, v) => h.addRequestHeader(n, v), (n) => h.removeRequestHeader(n)),
-      get body() { return h.requestBody(); },
-      set body(b) { h.setRequestBody(typeof b === 'string' ? b : JSON.stringify(b)); },
-      json() { const t = h.requestBody(); return t === null || t === '' ? null : JSON.parse(t); },
-    };
-    const response = h.hasResponse() ? {
-      get status() { return h.status(); },
-      headers: headers((n) => h.responseHeader(n), (n) => h.responseHeaders(n), (n, v) => h.setResponseHeader(n, v),
-        (n, v) => h.addResponseHeader(n, v), (n) => h.removeResponseHeader(n)),
-      get body() { return h.responseBody(); },
-      set body(b) { h.setResponseBody(typeof b === 'string' ? b : JSON.stringify(b)); },
-      json() { const t = h.responseBody(); return t === null || t === '' ? null : JSON.parse(t); },
-    } : undefined;
+  // The ctx objects are built and frozen once per context, not per call: they reach the exchange through `h`, set
+  // for the duration of one invocation only. A ctx a script keeps (say in a module variable) therefore always means
+  // the request running now, and outside an invocation it throws instead of reaching a finished request.
+  let h = null;
+  const host = () => {
+    if (h === null) {
+      throw new Error('ctx is only usable during the call it was passed to');
+    }
+    return h;
+  };
+  const request = {
+    get method() { return host().method(); },
+    get path() { return host().path(); },
+    set path(p) { host().setPath(String(p)); },
+    get query() { return host().query(); },
+    set query(q) { host().setQuery(String(q)); },
+    headers: headers((n) => host().requestHeader(n), (n) => host().requestHeaders(n),
+      (n, v) => host().setRequestHeader(n, v), (n, v) => host().addRequestHeader(n, v),
+      (n) => host().removeRequestHeader(n)),
+    get body() { return host().requestBody(); },
+    set body(b) { host().setRequestBody(typeof b === 'string' ? b : JSON.stringify(b)); },
+    json() { const t = host().requestBody(); return t === null || t === '' ? null : JSON.parse(t); },
+  };
+  const response = {
+    get status() { return host().status(); },
+    headers: headers((n) => host().responseHeader(n), (n) => host().responseHeaders(n),
+      (n, v) => host().setResponseHeader(n, v), (n, v) => host().addResponseHeader(n, v),
+      (n) => host().removeResponseHeader(n)),
+    get body() { return host().responseBody(); },
+    set body(b) { host().setResponseBody(typeof b === 'string' ? b : JSON.stringify(b)); },
+    json() { const t = host().responseBody(); return t === null || t === '' ? null : JSON.parse(t); },
+  };
+  function makeCtx(withResponse) {
     return {
       request,
-      response,
+      response: withResponse ? response : undefined,
       // read on use: most filters never look, and the route's params cost a JSON round trip
-      get consumer() { const id = h.consumerId(); return id === null ? null : Object.freeze({ id }); },
-      get route() { return Object.freeze({ id: h.routeId(), params: Object.freeze(JSON.parse(h.routeParams())) }); },
-      vars: Object.freeze({
-        get: (k) => h.getVar(String(k)),
-        set: (k, v) => { h.setVar(String(k), toStr(v)); },
-      }),
-      get requestId() { return h.requestId(); },
-      get clientAddress() { return h.clientAddress(); },
-      log: (...parts) => { h.log(parts.map((p) => typeof p === 'string' ? p : JSON.stringify(p)).join(' ')); },
+      get consumer() { const id = host().consumerId(); return id === null ? null : Object.freeze({ id }); },
+      get route() {
+        return Object.freeze({ id: host().routeId(), params: Object.freeze(JSON.parse(host().routeParams())) });
+      },
+      vars: {
+        get: (k) => host().getVar(String(k)),
+        set: (k, v) => { host().setVar(String(k), toStr(v)); },
+      },
+      get requestId() { return host().requestId(); },
+      get clientAddress() { return host().clientAddress(); },
+      log: (...parts) => { host().log(parts.map((p) => typeof p === 'string' ? p : JSON.stringify(p)).join(' ')); },
     };
   }
+  const ctxRequest = makeCtx(false);
+  const ctxResponse = makeCtx(true);
 
   // what the host calls: run one phase, return null (proceed) or [status, body, name1, value1, ...]
-  function invoke(fn, h, conf) {
-    const r = fn(makeCtx(h), conf);
+  function invoke(fn, facade, conf) {
+    h = facade;
+    let r;
+    try {
+      r = fn(facade.hasResponse() ? ctxResponse : ctxRequest, conf);
+    } finally {
+      h = null;
+    }
     if (r === undefined || r === null) {
       return null;
     }
@@ -108,5 +130,7 @@
   freeze(Object.getPrototypeOf(async function () {}));
   freeze(Object.getPrototypeOf([][Symbol.iterator]()));
   freeze(globalThis);
+  freeze(ctxRequest);
+  freeze(ctxResponse);
   return invoke;
 })

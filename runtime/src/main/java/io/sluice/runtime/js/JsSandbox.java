@@ -36,6 +36,8 @@ public final class JsSandbox implements AutoCloseable {
     /** Time allowed to make a context: prelude, the module's top level, first compilation. */
     private static final long LOAD_DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(2);
     /** Contexts unused this long are closed by their worker. */
+    /** Yields of an idle worker before it parks. */
+    private static final int SPINS = Integer.getInteger("sluice.js.spins", 64);
     private static final long IDLE_CONTEXT_NANOS = TimeUnit.SECONDS.toNanos(60);
 
     private final Engine engine;
@@ -106,18 +108,25 @@ public final class JsSandbox implements AutoCloseable {
             queued.decrementAndGet();
             throw breach(filter, BudgetExceeded.Kind.SATURATED, false, "JavaScript sandbox saturated");
         }
-        Task t = new Task(filter, request, exchange, Thread.currentThread());
+        // a task waits for a worker at most one deadline (the watchdog gives up on it); once running, the watchdog
+        // bounds it. The request parks untimed: a timed park of a virtual thread costs a timer per phase.
+        Task t = new Task(filter, request, exchange, Thread.currentThread(),
+                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(filter.limits().deadlineMs()));
         queue.offer(t);
-        // a task waits for a worker at most one deadline; once running, the watchdog bounds it
-        long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(filter.limits().deadlineMs());
-        while (t.state.get() != Task.DONE) {
-            if (t.state.get() == Task.QUEUED && System.nanoTime() - giveUp > 0
-                    && t.state.compareAndSet(Task.QUEUED, Task.ABANDONED)) {
-                queued.decrementAndGet();
-                throw breach(filter, BudgetExceeded.Kind.SATURATED, false,
-                        "no JavaScript worker free within " + filter.limits().deadlineMs() + " ms");
+        boolean interrupted = false;
+        int s;
+        while ((s = t.state.get()) != Task.DONE && s != Task.ABANDONED) {
+            LockSupport.park(t);
+            if (Thread.interrupted()) {
+                interrupted = true;   // the invocation is bounded anyway; keep waiting, restore the flag after
             }
-            LockSupport.parkNanos(t, TimeUnit.MILLISECONDS.toNanos(1));
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (s == Task.ABANDONED) {
+            throw breach(filter, BudgetExceeded.Kind.SATURATED, false,
+                    "no JavaScript worker free within " + filter.limits().deadlineMs() + " ms");
         }
         if (t.breach != null) {
             throw breach(filter, t.breach, true, t.breachMessage);
@@ -171,7 +180,21 @@ public final class JsSandbox implements AutoCloseable {
                     }
                 }
             }
+            if (queued.get() > 0) {
+                abandonLate(now);
+            }
             LockSupport.parkNanos(WATCHDOG_PERIOD_NANOS);
+        }
+    }
+
+    /** Gives up on tasks that waited for a worker longer than their deadline: their requests get on_error. */
+    private void abandonLate(long now) {
+        for (Task t : queue) {
+            if (now - t.giveUp > 0 && t.state.compareAndSet(Task.QUEUED, Task.ABANDONED)) {
+                queue.remove(t);
+                queued.decrementAndGet();
+                LockSupport.unpark(t.waiter);
+            }
         }
     }
 
@@ -195,13 +218,15 @@ public final class JsSandbox implements AutoCloseable {
         final boolean request;
         final Exchange exchange;
         final Thread waiter;
+        final long giveUp;
         Object[] result;
         RuntimeException error;
         BudgetExceeded.Kind breach;
         String breachMessage;
 
-        Task(JsFilter filter, boolean request, Exchange exchange, Thread waiter) {
+        Task(JsFilter filter, boolean request, Exchange exchange, Thread waiter, long giveUp) {
             this.filter = filter;
+            this.giveUp = giveUp;
             this.request = request;
             this.exchange = exchange;
             this.waiter = waiter;
@@ -235,11 +260,20 @@ public final class JsSandbox implements AutoCloseable {
 
         private void loop() {
             while (!closed) {
-                Task t;
-                try {
-                    t = queue.take();
-                } catch (InterruptedException e) {
-                    return;
+                Task t = queue.poll();
+                // Before parking, yield the CPU a few times: under load the next task arrives while this thread is
+                // runnable, so the request side offers it without a wake-up (a futex call and a context switch
+                // each way, which cost more than a compiled filter). An idle worker parks after ~SPINS yields.
+                for (int i = 0; t == null && i < SPINS; i++) {
+                    Thread.yield();
+                    t = queue.poll();
+                }
+                if (t == null) {
+                    try {
+                        t = queue.take();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
                 }
                 if (!t.state.compareAndSet(Task.QUEUED, Task.RUNNING)) {
                     continue;   // its request gave up waiting
