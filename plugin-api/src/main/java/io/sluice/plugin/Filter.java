@@ -31,6 +31,18 @@ public interface Filter {
     }
 
     /**
+     * Called once the exchange is over (response written, or broken off), for every filter whose
+     * {@link #onRequest} ran, in reverse chain order, whatever the outcome: the place to release what
+     * {@code onRequest} took (a concurrency permit) and to record what happened (an access log). It must not block
+     * for long: the connection waits for it. Failures are logged and otherwise ignored. The default does nothing.
+     *
+     * @param exchange   the exchange (its response, if any, was already sent)
+     * @param completion status, timings and sizes
+     */
+    default void onComplete(Exchange exchange, Completion completion) {
+    }
+
+    /**
      * Whether this filter reads or replaces the request body. Bodies are streamed unless a filter asks.
      *
      * @return true to have {@link Request#body()} buffered before {@link #onRequest} runs

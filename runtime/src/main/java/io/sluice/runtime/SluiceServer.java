@@ -8,6 +8,7 @@ import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http1.Http1Config;
+import io.sluice.runtime.observe.Telemetry;
 import io.sluice.runtime.proxy.Gateway;
 import io.sluice.runtime.proxy.ProtocolErrors;
 import io.sluice.runtime.proxy.ProxyHandler;
@@ -76,10 +77,16 @@ public final class SluiceServer implements AutoCloseable {
     public static SluiceServer start(Listeners listeners, Gateway gateway, Optional<HttpService> adminApi,
                                      Optional<BooleanSupplier> ready) {
         BooleanSupplier isReady = ready.orElse(gateway::loaded);
+        Telemetry.gauge("sluice.config.version", "version of the config snapshot serving traffic",
+                gateway, g -> g.current().version());
         HttpRouting.Builder admin = HttpRouting.builder()
                 .get("/health", (req, res) -> {
                     res.header(HeaderNames.CONTENT_TYPE, "application/json");
                     res.send("{\"status\":\"UP\"}");
+                })
+                .get("/metrics", (req, res) -> {
+                    res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+                    res.send(Telemetry.scrape());
                 })
                 .get("/ready", (req, res) -> {
                     boolean ok = isReady.getAsBoolean();

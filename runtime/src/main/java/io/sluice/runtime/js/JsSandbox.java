@@ -139,6 +139,8 @@ public final class JsSandbox implements AutoCloseable {
 
     private BudgetExceeded breach(JsFilter filter, BudgetExceeded.Kind kind, boolean counts, String message) {
         breaches.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();
+        io.micrometer.core.instrument.Metrics.counter("sluice.js.budget.breaches",
+                "filter", filter.script().key(), "kind", kind.name().toLowerCase(java.util.Locale.ROOT)).increment();
         if (counts && quarantine.breach(filter.script().key())) {
             LOG.log(System.Logger.Level.WARNING, "JavaScript filter " + filter.script().key()
                     + " quarantined after repeated budget breaches; re-enable it through the admin API");

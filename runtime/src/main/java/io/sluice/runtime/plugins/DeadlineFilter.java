@@ -1,5 +1,6 @@
 package io.sluice.runtime.plugins;
 
+import io.sluice.plugin.Completion;
 import io.sluice.plugin.Consumer;
 import io.sluice.plugin.Consumers;
 import io.sluice.plugin.Exchange;
@@ -33,29 +34,53 @@ final class DeadlineFilter implements Filter {
     private final ClassLoader loader;
     /** Filters that keep {@link Filter#onResponse}'s default cost no thread hand-off on the way back. */
     private final boolean hasOnResponse;
+    private final boolean hasOnComplete;
 
     DeadlineFilter(Filter delegate, String name, long deadlineMs, ClassLoader loader) {
         this.delegate = delegate;
         this.name = name;
         this.deadlineNanos = TimeUnit.MILLISECONDS.toNanos(deadlineMs);
         this.loader = loader;
-        boolean overrides;
+        this.hasOnResponse = overrides(delegate, "onResponse", Exchange.class);
+        this.hasOnComplete = overrides(delegate, "onComplete", Exchange.class, Completion.class);
+    }
+
+    /** Whether the filter's class replaces the interface's default of a method. */
+    static boolean overrides(Filter f, String method, Class<?>... params) {
         try {
-            overrides = delegate.getClass().getMethod("onResponse", Exchange.class).getDeclaringClass() != Filter.class;
+            return f.getClass().getMethod(method, params).getDeclaringClass() != Filter.class;
         } catch (NoSuchMethodException e) {
-            overrides = true;
+            return true;
         }
-        this.hasOnResponse = overrides;
+    }
+
+    /**
+     * @return whether the filter has an {@code onComplete} of its own
+     */
+    boolean completes() {
+        return hasOnComplete;
     }
 
     @Override
     public Outcome onRequest(Exchange exchange) throws Exception {
-        return run(true, exchange);
+        return run(REQUEST, exchange, null);
     }
 
     @Override
     public Outcome onResponse(Exchange exchange) throws Exception {
-        return hasOnResponse ? run(false, exchange) : Outcome.proceed();
+        return hasOnResponse ? run(RESPONSE, exchange, null) : Outcome.proceed();
+    }
+
+    @Override
+    public void onComplete(Exchange exchange, Completion completion) {
+        if (!hasOnComplete) {
+            return;
+        }
+        try {
+            run(COMPLETE, exchange, completion);
+        } catch (Exception e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
     }
 
     @Override
@@ -73,8 +98,12 @@ final class DeadlineFilter implements Filter {
         return delegate.upstreams();
     }
 
-    private Outcome run(boolean request, Exchange exchange) throws Exception {
-        Invocation inv = new Invocation(new Fenced(exchange), request, System.nanoTime() + deadlineNanos);
+    private static final int REQUEST = 0;
+    private static final int RESPONSE = 1;
+    private static final int COMPLETE = 2;
+
+    private Outcome run(int phase, Exchange exchange, Completion completion) throws Exception {
+        Invocation inv = new Invocation(new Fenced(exchange), phase, completion, System.nanoTime() + deadlineNanos);
         Thread t = Thread.ofVirtual().name("filter-" + name).unstarted(inv);
         t.setContextClassLoader(loader);
         inv.filterThread = t;
@@ -118,7 +147,8 @@ final class DeadlineFilter implements Filter {
     /** One invocation: run on the filter's thread, awaited by the request's, expired by the watchdog. */
     private final class Invocation implements Runnable {
         final Fenced exchange;
-        final boolean request;
+        final int phase;
+        final Completion completion;
         final long deadline;
         final Thread waiter = Thread.currentThread();
         volatile Thread filterThread;
@@ -126,16 +156,21 @@ final class DeadlineFilter implements Filter {
         Outcome result;
         Throwable error;
 
-        Invocation(Fenced exchange, boolean request, long deadline) {
+        Invocation(Fenced exchange, int phase, Completion completion, long deadline) {
             this.exchange = exchange;
-            this.request = request;
+            this.phase = phase;
+            this.completion = completion;
             this.deadline = deadline;
         }
 
         @Override
         public void run() {
             try {
-                result = request ? delegate.onRequest(exchange) : delegate.onResponse(exchange);
+                switch (phase) {
+                    case REQUEST -> result = delegate.onRequest(exchange);
+                    case RESPONSE -> result = delegate.onResponse(exchange);
+                    default -> delegate.onComplete(exchange, completion);
+                }
             } catch (Throwable e) {
                 error = e;
             }

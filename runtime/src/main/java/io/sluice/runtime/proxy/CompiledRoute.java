@@ -3,6 +3,7 @@ package io.sluice.runtime.proxy;
 import io.sluice.plugin.Filter;
 import io.sluice.registry.config.GatewayConfig.OnError;
 import io.sluice.registry.config.GatewayConfig.RouteSpec;
+import io.sluice.runtime.observe.RouteMeters;
 import io.sluice.runtime.upstream.ConnectionPool;
 
 import java.util.Map;
@@ -17,9 +18,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param bufferResponse some filter reads the response body
  * @param upstream       the default group (the route's {@code upstream})
  * @param groups         every group by name, {@code default} included
+ * @param meters         the route's metrics
  */
 record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest, boolean bufferResponse,
-                     Group upstream, Map<String, Group> groups) {
+                     Group upstream, Map<String, Group> groups, RouteMeters meters) {
 
     /**
      * A filter in a chain.
@@ -28,16 +30,30 @@ record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest,
      * @param filter  the instance
      * @param onError failure policy
      * @param path    where the entry is in the config, for errors
+     * @param completes whether the filter has an {@code onComplete} of its own (others are not called for it)
      */
-    record BoundFilter(String name, Filter filter, OnError onError, String path) {
+    record BoundFilter(String name, Filter filter, OnError onError, String path, boolean completes) {
+        BoundFilter(String name, Filter filter, OnError onError, String path) {
+            this(name, filter, onError, path, overridesOnComplete(filter));
+        }
+
+        private static boolean overridesOnComplete(Filter f) {
+            try {
+                return f.getClass().getMethod("onComplete", io.sluice.plugin.Exchange.class,
+                        io.sluice.plugin.Completion.class).getDeclaringClass() != Filter.class;
+            } catch (NoSuchMethodException e) {
+                return true;
+            }
+        }
     }
 
     /**
      * @param pool     connections to the target
      * @param basePath path prefix of the target URL ("" for none)
      * @param weight   relative weight
+     * @param url      the target as configured, for logs and access records
      */
-    record Target(ConnectionPool pool, String basePath, int weight) {
+    record Target(ConnectionPool pool, String basePath, int weight, String url) {
     }
 
     /**

@@ -13,6 +13,7 @@ import io.sluice.registry.config.Problem;
 import io.sluice.runtime.FilterCatalog;
 import io.sluice.runtime.LimitedFactory;
 import io.sluice.runtime.routing.Router;
+import io.sluice.runtime.observe.RouteMeters;
 import io.sluice.runtime.upstream.ConnectionPool;
 import io.sluice.runtime.upstream.UpstreamClient;
 
@@ -107,7 +108,8 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
             CompiledRoute compiled = new CompiledRoute(r, filters,
                     chain.stream().anyMatch(f -> f.filter().needsRequestBody()),
                     chain.stream().anyMatch(f -> f.filter().needsResponseBody()),
-                    groups.get(DEFAULT_GROUP), Map.copyOf(groups));
+                    groups.get(DEFAULT_GROUP), Map.copyOf(groups),
+                    new RouteMeters(r.id(), chain.stream().map(CompiledRoute.BoundFilter::name).toArray(String[]::new)));
             for (int p = 0; p < r.paths().size(); p++) {
                 PathPattern pattern = r.paths().get(p);
                 try {
@@ -140,7 +142,7 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
             }
             ConnectionPool pool = client.pool(u.getHost(), port);
             pools.add(pool);
-            targets.add(new CompiledRoute.Target(pool, base, t.weight()));
+            targets.add(new CompiledRoute.Target(pool, base, t.weight(), u.toString()));
             total += t.weight();
         }
         return new CompiledRoute.Group(name, targets.toArray(CompiledRoute.Target[]::new), total,

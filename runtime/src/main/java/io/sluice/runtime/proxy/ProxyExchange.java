@@ -34,6 +34,14 @@ final class ProxyExchange implements Exchange, Request {
     boolean bodyReplaced;
     long bodyLimit = -1;
     ProxyResponse response;
+    // what the request cost, for metrics and Filter.onComplete
+    final long[] filterNanos;   // per chain position, both sides
+    int reached;                // filters whose onRequest ran
+    long upstreamNanos = -1;
+    String upstreamTarget;
+    long requestBytes = -1;
+    long responseBytes = -1;
+    String error;
 
     ProxyExchange(String method, String path, String query, Headers headers, RouteInfo route,
                   String clientAddress, String requestId, CompiledRoute compiled, Consumers consumers) {
@@ -47,6 +55,7 @@ final class ProxyExchange implements Exchange, Request {
         this.route = route;
         this.clientAddress = clientAddress;
         this.requestId = requestId;
+        this.filterNanos = new long[compiled == null ? 0 : compiled.chain().length];
     }
 
     @Override

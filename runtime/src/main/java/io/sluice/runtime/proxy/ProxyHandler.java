@@ -9,10 +9,13 @@ import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import io.sluice.plugin.Completion;
 import io.sluice.plugin.Headers;
 import io.sluice.plugin.Outcome;
 import io.sluice.plugin.RouteInfo;
 import io.sluice.registry.config.GatewayConfig.OnError;
+import io.sluice.runtime.observe.RouteMeters;
+import io.sluice.runtime.observe.Telemetry;
 import io.sluice.runtime.routing.Router;
 import io.sluice.runtime.upstream.ClientBodyException;
 import io.sluice.runtime.upstream.RequestBody;
@@ -64,6 +67,7 @@ public final class ProxyHandler implements Handler {
     }
 
     private void handle(ServerRequest req, ServerResponse res, ConfigSnapshot snapshot) {
+        long start = System.nanoTime();
         String method = req.prologue().method().text();
         long contentLength;
         try {
@@ -85,26 +89,43 @@ public final class ProxyHandler implements Handler {
         }
         Router.Result<CompiledRoute> match = snapshot.router().lookup(method, host, rawPath);
         switch (match) {
-            case Router.NotFound<CompiledRoute> nf ->
-                    send(res, Outcome.error(404, "no_route", "no route for " + method + " " + rawPath));
+            case Router.NotFound<CompiledRoute> nf -> {
+                send(res, Outcome.error(404, "no_route", "no route for " + method + " " + rawPath));
+                NO_ROUTE.request(404, System.nanoTime() - start);
+            }
             case Router.MethodNotAllowed<CompiledRoute> mna -> {
                 res.header(HeaderNames.ALLOW, String.join(", ", mna.allowed()));
                 send(res, Outcome.error(405, "method_not_allowed", method + " is not allowed here"));
+                NO_ROUTE.request(405, System.nanoTime() - start);
             }
-            case Router.Found<CompiledRoute> found ->
-                    proxy(req, res, snapshot, method, rawPath, authority, contentLength, found.route(), found.params());
+            case Router.Found<CompiledRoute> found -> {
+                CompiledRoute route = found.route();
+                ProxyExchange ex = exchange(req, authority, rawPath, method, route, found.params(), snapshot);
+                try {
+                    proxy(req, res, ex, method, contentLength, route);
+                } finally {
+                    complete(res, ex, route, start);
+                }
+            }
         }
     }
 
-    private void proxy(ServerRequest req, ServerResponse res, ConfigSnapshot snapshot, String method, String rawPath, String authority,
-                       long contentLength, CompiledRoute route, java.util.Map<String, String> params) {
+    private static ProxyExchange exchange(ServerRequest req, String authority, String rawPath, String method,
+                                          CompiledRoute route, java.util.Map<String, String> params,
+                                          ConfigSnapshot snapshot) {
         Headers headers = new Headers();
         String client = clientAddress(req.remotePeer().address());
         String requestId = ForwardHeaders.copy(req.headers(), headers, client, authority);
         String path = stripPrefix(rawPath, route.spec().stripPrefix().orElse(null));
-        String query = req.query().rawValue();
-        ProxyExchange ex = new ProxyExchange(method, path, query, headers,
+        return new ProxyExchange(method, path, req.query().rawValue(), headers,
                 new RouteInfo(route.spec().id(), params), client, requestId, route, snapshot.consumers());
+    }
+
+    private void proxy(ServerRequest req, ServerResponse res, ProxyExchange ex, String method, long contentLength,
+                       CompiledRoute route) {
+        Headers headers = ex.request().headers();
+        String requestId = ex.requestId();
+        ex.requestBytes = contentLength;
         boolean hasEntity = req.content().hasEntity();
         BoundBody body = null;
         try {
@@ -141,9 +162,12 @@ public final class ProxyHandler implements Handler {
             CompiledRoute.Group group = ex.group;
             CompiledRoute.Target target = group.pick();
             String upstreamTarget = target.basePath() + ex.path() + (ex.query().isEmpty() ? "" : "?" + ex.query());
+            ex.upstreamTarget = target.url();
+            long sent = System.nanoTime();
             UpstreamResponse up = gateway.client().send(target.pool(),
                     new UpstreamRequest(method, upstreamTarget, headers, upstreamBody),
                     group.connectTimeoutMs(), group.timeoutMs());
+            ex.upstreamNanos = System.nanoTime() - sent;
             ex.response = new ProxyExchange.ProxyResponse(up.status(), up.headers(), null, up);
             if (route.bufferResponse()) {
                 ex.response.body = up.readBody(MAX_BUFFERED_BODY);
@@ -153,6 +177,7 @@ public final class ProxyHandler implements Handler {
             write(res, ex);
         } catch (UpstreamException e) {
             boolean timeout = e.kind() == UpstreamException.Kind.TIMEOUT;
+            ex.error = timeout ? "upstream_timeout" : "upstream_error";
             LOG.log(Level.DEBUG, () -> "upstream failure on route " + route.spec().id() + ": " + e.getMessage());
             finish(res, ex, route, route.chain().length, timeout
                     ? Outcome.error(504, "gateway_timeout", e.getMessage())
@@ -164,6 +189,7 @@ public final class ProxyHandler implements Handler {
         } catch (IOException e) {
             // the upstream broke off inside its body, or the client went away while we wrote to it
             LOG.log(Level.DEBUG, () -> "request " + requestId + " aborted: " + e);
+            ex.error = "aborted";
             if (ex.response != null) {
                 ex.response.discardUpstream();
             }
@@ -199,11 +225,14 @@ public final class ProxyHandler implements Handler {
         CompiledRoute.BoundFilter[] chain = route.chain();
         for (int i = 0; i < chain.length; i++) {
             Outcome o;
+            ex.reached = i + 1;
+            long t0 = System.nanoTime();
             try {
                 o = chain[i].filter().onRequest(ex);
             } catch (Exception | LinkageError e) {
-                o = failed(route, chain[i], "onRequest", e);
+                o = failed(route, ex, i, "onRequest", e);
             }
+            ex.filterNanos[i] += System.nanoTime() - t0;
             if (o instanceof Outcome.Respond) {
                 return new BoundFilterRun(i, o);
             }
@@ -224,11 +253,13 @@ public final class ProxyHandler implements Handler {
         CompiledRoute.BoundFilter[] chain = route.chain();
         for (int i = from; i >= 0; i--) {
             Outcome o;
+            long t0 = System.nanoTime();
             try {
                 o = chain[i].filter().onResponse(ex);
             } catch (Exception | LinkageError e) {
-                o = failed(route, chain[i], "onResponse", e);
+                o = failed(route, ex, i, "onResponse", e);
             }
+            ex.filterNanos[i] += System.nanoTime() - t0;
             if (o instanceof Outcome.Respond r) {
                 ex.response.discardUpstream();
                 ex.response = new ProxyExchange.ProxyResponse(r.status(), r.headers(), r.body(), null);
@@ -236,13 +267,60 @@ public final class ProxyHandler implements Handler {
         }
     }
 
-    private Outcome failed(CompiledRoute route, CompiledRoute.BoundFilter f, String phase, Throwable e) {
+    private Outcome failed(CompiledRoute route, ProxyExchange ex, int index, String phase, Throwable e) {
+        CompiledRoute.BoundFilter f = route.chain()[index];
+        route.meters().filterError(index, phase);
+        if (ex.error == null) {
+            ex.error = "filter_error";
+        }
         LOG.log(Level.WARNING, "filter '" + f.name() + "' failed in " + phase + " on route '"
                 + route.spec().id() + "' (" + f.onError().name().toLowerCase(Locale.ROOT) + "): " + e, e);
         if (f.onError() == OnError.FAIL_OPEN) {
             return Outcome.proceed();
         }
         return Outcome.error(500, "filter_error", "filter '" + f.name() + "' failed");
+    }
+
+    private static final RouteMeters NO_ROUTE = new RouteMeters(Telemetry.NO_ROUTE, new String[0]);
+
+    /** The exchange is over: metrics, then {@link io.sluice.plugin.Filter#onComplete} of the filters that ran. */
+    private static void complete(ServerResponse res, ProxyExchange ex, CompiledRoute route, long start) {
+        long nanos = System.nanoTime() - start;
+        int status = res.isSent() ? res.status().code() : 0;
+        RouteMeters meters = route.meters();
+        meters.request(status, nanos);
+        if (ex.upstreamNanos >= 0) {
+            meters.upstream(ex.upstreamNanos);
+        }
+        CompiledRoute.BoundFilter[] chain = route.chain();
+        boolean completes = false;
+        for (int i = 0; i < ex.reached; i++) {
+            meters.filter(i, ex.filterNanos[i]);
+            completes |= chain[i].completes();
+        }
+        if (!completes) {
+            return;
+        }
+        List<Completion.FilterTime> times = new java.util.ArrayList<>(ex.reached);
+        for (int i = 0; i < ex.reached; i++) {
+            times.add(new Completion.FilterTime(chain[i].name(), ex.filterNanos[i]));
+        }
+        ProxyExchange.ProxyResponse r = ex.response;
+        long responseBytes = r == null ? -1 : r.body != null ? r.body.length
+                : r.upstream != null ? r.upstream.contentLength() : -1;
+        Completion c = new Completion(status, nanos, ex.upstreamNanos, ex.upstreamTarget,
+                ex.body != null ? ex.body.length : ex.requestBytes, responseBytes, List.copyOf(times), ex.error);
+        for (int i = ex.reached - 1; i >= 0; i--) {
+            if (chain[i].completes()) {
+                try {
+                    chain[i].filter().onComplete(ex, c);
+                } catch (RuntimeException | LinkageError e) {
+                    meters.filterError(i, "onComplete");
+                    LOG.log(Level.WARNING, "filter '" + chain[i].name() + "' failed in onComplete on route '"
+                            + route.spec().id() + "': " + e, e);
+                }
+            }
+        }
     }
 
     private void writeHead(ServerResponse res, ProxyExchange ex) {

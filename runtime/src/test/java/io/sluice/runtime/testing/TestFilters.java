@@ -1,5 +1,6 @@
 package io.sluice.runtime.testing;
 
+import io.sluice.plugin.Completion;
 import io.sluice.plugin.Exchange;
 import io.sluice.plugin.Filter;
 import io.sluice.plugin.FilterConfig;
@@ -9,6 +10,7 @@ import io.sluice.plugin.Outcome;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Filters that exist only in tests (registered through the test class path's service file), to observe chain
@@ -44,6 +46,35 @@ public final class TestFilters {
                 public Outcome onResponse(Exchange ex) {
                     ex.response().orElseThrow().headers().add("X-Trace-Response", tag);
                     return Outcome.proceed();
+                }
+            };
+        }
+    }
+
+    /** {@code test-complete}: keeps every {@link Completion} it is given, tagged with its config's {@code tag}. */
+    public static final class Complete implements FilterFactory {
+        /** What the filters saw, oldest first. */
+        public static final java.util.concurrent.LinkedBlockingQueue<Map.Entry<String, Completion>> SEEN =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+
+        @Override
+        public FilterDescriptor descriptor() {
+            return TestFilters.descriptor("test-complete", """
+                    {"type":"object","required":["tag"],"properties":{"tag":{"type":"string"}}}""");
+        }
+
+        @Override
+        public Filter create(FilterConfig config) {
+            String tag = config.string("tag").orElseThrow();
+            return new Filter() {
+                @Override
+                public Outcome onRequest(Exchange ex) {
+                    return Outcome.proceed();
+                }
+
+                @Override
+                public void onComplete(Exchange ex, Completion c) {
+                    SEEN.add(Map.entry(tag + " " + ex.requestId(), c));
                 }
             };
         }
