@@ -1,6 +1,7 @@
 package io.sluice.runtime.proxy;
 
 import io.sluice.plugin.Filter;
+import io.sluice.plugin.UpstreamPolicy;
 import io.sluice.registry.config.GatewayConfig.OnError;
 import io.sluice.registry.config.GatewayConfig.RouteSpec;
 import io.sluice.runtime.observe.RouteMeters;
@@ -19,9 +20,17 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param upstream       the default group (the route's {@code upstream})
  * @param groups         every group by name, {@code default} included
  * @param meters         the route's metrics
+ * @param policies       the filters of the chain that govern upstream calls, in chain order
  */
 record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest, boolean bufferResponse,
-                     Group upstream, Map<String, Group> groups, RouteMeters meters) {
+                     Group upstream, Map<String, Group> groups, RouteMeters meters, UpstreamPolicy[] policies) {
+
+    CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest, boolean bufferResponse,
+                  Group upstream, Map<String, Group> groups, RouteMeters meters) {
+        this(spec, chain, bufferRequest, bufferResponse, upstream, groups, meters, java.util.Arrays.stream(chain)
+                .map(BoundFilter::filter).filter(f -> f instanceof UpstreamPolicy)
+                .map(f -> (UpstreamPolicy) f).toArray(UpstreamPolicy[]::new));
+    }
 
     /**
      * A filter in a chain.

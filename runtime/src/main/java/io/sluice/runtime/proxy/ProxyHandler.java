@@ -13,6 +13,7 @@ import io.sluice.plugin.Completion;
 import io.sluice.plugin.Headers;
 import io.sluice.plugin.Outcome;
 import io.sluice.plugin.RouteInfo;
+import io.sluice.plugin.UpstreamPolicy;
 import io.sluice.registry.config.GatewayConfig.OnError;
 import io.sluice.runtime.observe.RouteMeters;
 import io.sluice.runtime.observe.Telemetry;
@@ -159,15 +160,10 @@ public final class ProxyHandler implements Handler {
                 }
                 upstreamBody = body.upstream;
             }
-            CompiledRoute.Group group = ex.group;
-            CompiledRoute.Target target = group.pick();
-            String upstreamTarget = target.basePath() + ex.path() + (ex.query().isEmpty() ? "" : "?" + ex.query());
-            ex.upstreamTarget = target.url();
-            long sent = System.nanoTime();
-            UpstreamResponse up = gateway.client().send(target.pool(),
-                    new UpstreamRequest(method, upstreamTarget, headers, upstreamBody),
-                    group.connectTimeoutMs(), group.timeoutMs());
-            ex.upstreamNanos = System.nanoTime() - sent;
+            UpstreamResponse up = callUpstream(res, ex, route, method, headers, upstreamBody);
+            if (up == null) {
+                return;   // a policy refused the call and its response was sent
+            }
             ex.response = new ProxyExchange.ProxyResponse(up.status(), up.headers(), null, up);
             if (route.bufferResponse()) {
                 ex.response.body = up.readBody(MAX_BUFFERED_BODY);
@@ -198,6 +194,69 @@ public final class ProxyHandler implements Handler {
             }
             res.headers().clear();   // drop the upstream's head, it will not be sent
             send(res, Outcome.error(502, "bad_gateway", "upstream response broke off: " + e.getMessage()));
+        }
+    }
+
+    /** At most this many attempts per request, whatever the policies ask. */
+    private static final int MAX_ATTEMPTS = 5;
+    private static final UpstreamPolicy.Attempt[] NO_TICKETS = new UpstreamPolicy.Attempt[0];
+
+    /**
+     * Calls the upstream, under the route's policies (circuit breakers, bulkheads, retries): each is asked before
+     * every attempt and told its result; a retry is made when one asks and the body can be sent again.
+     *
+     * @return the response, or null when a policy refused the call (its response was sent)
+     */
+    private UpstreamResponse callUpstream(ServerResponse res, ProxyExchange ex, CompiledRoute route, String method,
+                                          Headers headers, RequestBody body) throws UpstreamException, IOException {
+        UpstreamPolicy[] policies = route.policies();
+        for (int attempt = 1; ; attempt++) {
+            CompiledRoute.Group group = ex.group;
+            CompiledRoute.Target target = group.pick();
+            ex.upstreamTarget = target.url();
+            UpstreamPolicy.Attempt[] tickets = policies.length == 0 ? NO_TICKETS
+                    : new UpstreamPolicy.Attempt[policies.length];
+            for (int i = 0; i < policies.length; i++) {
+                tickets[i] = policies[i].begin(ex, target.url(), attempt);
+                Outcome.Respond refused = tickets[i].refused();
+                if (refused != null) {
+                    for (int j = 0; j < i; j++) {
+                        tickets[j].abandoned();
+                    }
+                    if (ex.error == null) {
+                        ex.error = "upstream_refused";
+                    }
+                    finish(res, ex, route, route.chain().length, refused);
+                    return null;
+                }
+            }
+            String upstreamTarget = target.basePath() + ex.path() + (ex.query().isEmpty() ? "" : "?" + ex.query());
+            long sent = System.nanoTime();
+            UpstreamResponse up;
+            try {
+                up = gateway.client().send(target.pool(), new UpstreamRequest(method, upstreamTarget, headers, body),
+                        group.connectTimeoutMs(), group.timeoutMs());
+            } catch (UpstreamException e) {
+                ex.upstreamNanos = System.nanoTime() - sent;
+                boolean retry = false;
+                for (UpstreamPolicy.Attempt t : tickets) {
+                    retry |= t.failed(e.kind() == UpstreamException.Kind.TIMEOUT, ex.upstreamNanos);
+                }
+                if (retry && attempt < MAX_ATTEMPTS && body.replayable()) {
+                    continue;
+                }
+                throw e;
+            }
+            ex.upstreamNanos = System.nanoTime() - sent;
+            boolean retry = false;
+            for (UpstreamPolicy.Attempt t : tickets) {
+                retry |= t.completed(up.status(), ex.upstreamNanos);
+            }
+            if (retry && attempt < MAX_ATTEMPTS && body.replayable()) {
+                new ProxyExchange.ProxyResponse(up.status(), up.headers(), null, up).discardUpstream();
+                continue;
+            }
+            return up;
         }
     }
 
