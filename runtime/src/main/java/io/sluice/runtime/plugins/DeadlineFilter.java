@@ -9,6 +9,7 @@ import io.sluice.plugin.Outcome;
 import io.sluice.plugin.Request;
 import io.sluice.plugin.Response;
 import io.sluice.plugin.RouteInfo;
+import io.sluice.runtime.FilterMethods;
 
 import java.util.Map;
 import java.util.Optional;
@@ -41,24 +42,8 @@ final class DeadlineFilter implements Filter {
         this.name = name;
         this.deadlineNanos = TimeUnit.MILLISECONDS.toNanos(deadlineMs);
         this.loader = loader;
-        this.hasOnResponse = overrides(delegate, "onResponse", Exchange.class);
-        this.hasOnComplete = overrides(delegate, "onComplete", Exchange.class, Completion.class);
-    }
-
-    /** Whether the filter's class replaces the interface's default of a method. */
-    static boolean overrides(Filter f, String method, Class<?>... params) {
-        try {
-            return f.getClass().getMethod(method, params).getDeclaringClass() != Filter.class;
-        } catch (NoSuchMethodException e) {
-            return true;
-        }
-    }
-
-    /**
-     * @return whether the filter has an {@code onComplete} of its own
-     */
-    boolean completes() {
-        return hasOnComplete;
+        this.hasOnResponse = FilterMethods.overrides(delegate, "onResponse", Exchange.class);
+        this.hasOnComplete = FilterMethods.overrides(delegate, "onComplete", Exchange.class, Completion.class);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.sluice.runtime.proxy;
 
 import io.sluice.plugin.Filter;
 import io.sluice.plugin.UpstreamPolicy;
+import io.sluice.runtime.FilterMethods;
 import io.sluice.registry.config.GatewayConfig.OnError;
 import io.sluice.registry.config.GatewayConfig.RouteSpec;
 import io.sluice.runtime.observe.RouteMeters;
@@ -43,16 +44,8 @@ record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest,
      */
     record BoundFilter(String name, Filter filter, OnError onError, String path, boolean completes) {
         BoundFilter(String name, Filter filter, OnError onError, String path) {
-            this(name, filter, onError, path, overridesOnComplete(filter));
-        }
-
-        private static boolean overridesOnComplete(Filter f) {
-            try {
-                return f.getClass().getMethod("onComplete", io.sluice.plugin.Exchange.class,
-                        io.sluice.plugin.Completion.class).getDeclaringClass() != Filter.class;
-            } catch (NoSuchMethodException e) {
-                return true;
-            }
+            this(name, filter, onError, path, FilterMethods.overrides(filter, "onComplete",
+                    io.sluice.plugin.Exchange.class, io.sluice.plugin.Completion.class));
         }
     }
 
