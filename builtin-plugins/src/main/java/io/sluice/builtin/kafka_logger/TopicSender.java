@@ -39,7 +39,8 @@ import java.util.function.Function;
  * record that finds the queue full, is appended to the spill file. The first failure, or no acknowledgement for
  * {@value #STALL_MILLIS} ms while records are in flight, switches the sender to spilling: from then on queued
  * records go to the file, and the sender probes the broker with one record from the head of the file every
- * {@value #PROBE_BACKOFF_MILLIS} ms. Once a probe is acknowledged the file is replayed in order, in batches of
+ * {@value #PROBE_BACKOFF_MILLIS} ms (sent from a virtual thread, so a probe blocked in {@code send} for
+ * {@code max.block.ms} does not hold up the queue). Once a probe is acknowledged the file is replayed in order, in batches of
  * {@value #BATCH}, new records still appended behind; when everything in it was acknowledged the file is
  * truncated and records go straight to the producer again. A record is dropped only when the spill cannot take
  * it (full, off, or unwritable); drops are counted and logged at most every {@value #WARN_EVERY_SECONDS} s.
@@ -364,7 +365,9 @@ final class TopicSender {
             return;
         }
         replay = new Replay(lines);
-        replay.start();
+        // its own thread: with the broker's metadata gone each send blocks up to max.block.ms, and meanwhile
+        // this thread keeps moving queued records into the spill file
+        Thread.ofVirtual().name("sluice-kafka-logger-replay-" + config.topic()).start(replay::start);
     }
 
     /** One batch of spilled records in flight; callbacks fill in each record's outcome. */
