@@ -196,11 +196,18 @@ final class TopicSender {
         }
     }
 
+    /** Appends behind the records already waiting in the spill file, so they stay in order. */
+    private boolean spillAppend(Pending p) {
+        if (spill.append(p.key(), p.value())) {
+            spilled.incrementAndGet();
+            return true;
+        }
+        return false;
+    }
+
     /** The record could not be sent now: into the spill file, or dropped if it does not fit. */
     private void keep(Pending p, String why) {
-        if (spill != null && spill.append(p.key(), p.value())) {
-            spilled.incrementAndGet();
-        } else {
+        if (spill == null || !spillAppend(p)) {
             drop(1, spill == null ? why + ", no spill file" : why + ", spill file full ("
                     + config.spillMaxBytes() + " bytes)");
         }
@@ -264,10 +271,10 @@ final class TopicSender {
                     degrade("no acknowledgement for " + STALL_MILLIS + " ms");
                 }
                 for (Pending p : batch) {
-                    if (spilling()) {
+                    if (degraded && spill != null) {
                         keep(p, "broker unavailable");
-                    } else {
-                        sendLive(p);
+                    } else if (!spilling() || !spillAppend(p)) {
+                        sendLive(p);   // the broker is up: a full spill file still replaying is no reason to drop
                     }
                 }
                 if (spill != null) {

@@ -181,6 +181,29 @@ class TopicSenderTest {
     }
 
     @Test
+    void onceTheBrokerIsBackAFullSpillFileStillReplayingSendsNewRecordsInsteadOfDroppingThem() throws Exception {
+        TopicSender s = start(40);
+        offer(s, 1, 2, 3, 4);
+        await("4 sends", () -> sends() == 4);
+        for (int i = 0; i < 4; i++) {
+            producer.errorNext(new TimeoutException("down"));
+        }
+        assertEquals(2, s.dropped());   // 3 and 4 did not fit
+        await("a probe", () -> sends() == 5);
+        producer.completeNext();        // 1: the broker is back
+        await("the replay of 2", () -> sends() == 6);
+        offer(s, 5, 6, 7);              // the file is still full
+        await("3 live sends", () -> sends() == 9);
+        assertEquals(List.of(1, 2, 5, 6, 7), sentSeqs(4));
+        for (int i = 0; i < 4; i++) {
+            producer.completeNext();
+        }
+        await("the spill file emptied", () -> s.spillBytes() == 0);
+        assertEquals(2, s.dropped());
+        assertEquals(5, s.sent());
+    }
+
+    @Test
     void aBrokerThatStopsAcknowledgingIsTreatedAsDownWithoutWaitingForTheDeliveryTimeout() throws Exception {
         TopicSender s = start(1 << 20);
         offer(s, 1);
