@@ -61,7 +61,7 @@ class OpenApiDocTest {
     }
 
     /** Served without a token (SluiceServer's /health and /ready, AdminApi's /openapi.yaml). */
-    private static final Set<String> UNAUTHENTICATED = Set.of("GET /health", "GET /ready", "GET /openapi.yaml");
+    private static final Set<String> UNAUTHENTICATED = Set.of("GET /health", "GET /ready", "GET /metrics", "GET /openapi.yaml");
 
     private static final Set<String> METHODS = Set.of("get", "put", "post", "delete", "patch", "head", "options",
             "trace");
