@@ -75,6 +75,26 @@ class JsFilterHarnessTest {
     }
 
     @Test
+    void aCtxUsedAfterItsCallThrowsInsteadOfReachingTheFinishedRequest() {
+        // a promise job runs after the filter returned: the request it would read is over
+        try (JsFilterHarness f = JsFilterHarness.of("""
+                let late = "none";
+                export default { name: "late", version: "1.0.0", schema: {type: "object"},
+                  onRequest(ctx) {
+                    ctx.request.headers.set("x-late", late);
+                    Promise.resolve().then(() => {
+                      try { late = "read " + ctx.request.path; } catch (e) { late = "threw: " + e.message; }
+                    });
+                  } };""")) {
+            f.onRequest(TestExchange.request("GET", "/first"), "{}");
+            TestExchange second = TestExchange.request("GET", "/second");
+            f.onRequest(second, "{}");
+            assertEquals("threw: ctx is only usable during the call it was passed to",
+                    second.request().headers().firstOrNull("x-late"));
+        }
+    }
+
+    @Test
     void aReturnedObjectIsTheResponse() {
         try (JsFilterHarness f = JsFilterHarness.of(FILTER)) {
             TestExchange ex = TestExchange.request("GET", "/a").header("x-deny", "1").route("r", Map.of("id", "7"));

@@ -4,6 +4,7 @@ import io.github.resilience4j.bulkhead.Bulkhead;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Metrics;
 
@@ -17,7 +18,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class Breakers {
     /** A target's breaker and bulkhead under one config. */
-    record Guard(CircuitBreaker breaker, Bulkhead bulkhead, RetryBudget budget, BreakerConfig config) {
+    record Guard(CircuitBreaker breaker, Bulkhead bulkhead, RetryBudget budget, BreakerConfig config,
+                 Counter refusedOpen, Counter refusedFull) {
         /** Nanos until an open breaker lets probes through (0 if not open). */
         long openRemainingNanos() {
             Long since = OPENED.get(breaker);
@@ -71,6 +73,12 @@ final class Breakers {
                 }).description("circuit breaker state per upstream target: 0 closed, 1 open, 2 half-open")
                 .tag("target", target).tag("breaker", Integer.toHexString(c.hashCode()))
                 .register(Metrics.globalRegistry);
-        return new Guard(cb, bulkhead, new RetryBudget(c.budgetRatio(), c.budgetMin()), c);
+        return new Guard(cb, bulkhead, new RetryBudget(c.budgetRatio(), c.budgetMin()), c,
+                refused(target, "circuit_open"), refused(target, "bulkhead_full"));
+    }
+
+    private static Counter refused(String target, String reason) {
+        return Counter.builder("sluice.circuit.refused").description("calls refused by a breaker or bulkhead")
+                .tags("target", target, "reason", reason).register(Metrics.globalRegistry);
     }
 }

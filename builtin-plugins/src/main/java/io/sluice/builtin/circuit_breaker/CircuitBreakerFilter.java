@@ -9,6 +9,7 @@ import io.sluice.plugin.UpstreamPolicy;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,9 +31,16 @@ final class CircuitBreakerFilter implements Filter, UpstreamPolicy {
     };
 
     private final BreakerConfig config;
+    /** This entry's guards by target: a lookup by the target string, not by target and whole config. */
+    private final ConcurrentHashMap<String, Breakers.Guard> guards = new ConcurrentHashMap<>();
 
     CircuitBreakerFilter(BreakerConfig config) {
         this.config = config;
+    }
+
+    private Breakers.Guard guard(String target) {
+        Breakers.Guard g = guards.get(target);
+        return g != null ? g : guards.computeIfAbsent(target, t -> Breakers.of(t, config));
     }
 
     @Override
@@ -42,12 +50,12 @@ final class CircuitBreakerFilter implements Filter, UpstreamPolicy {
 
     @Override
     public Attempt begin(Exchange exchange, String target, int attempt) {
-        Breakers.Guard g = Breakers.of(target, config);
+        Breakers.Guard g = guard(target);
         if (attempt == 1) {
             g.budget().deposit();
         }
         if (g.bulkhead() != null && !g.bulkhead().tryAcquirePermission()) {
-            refusedCount(target, "bulkhead_full");
+            g.refusedFull().increment();
             Outcome.Respond r = Outcome.error(503, "bulkhead_full", "too many calls in flight to " + target);
             r.headers().set("Retry-After", "1");
             return new Refused(r);
@@ -56,7 +64,7 @@ final class CircuitBreakerFilter implements Filter, UpstreamPolicy {
             if (g.bulkhead() != null) {
                 g.bulkhead().onComplete();
             }
-            refusedCount(target, "circuit_open");
+            g.refusedOpen().increment();
             long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(g.openRemainingNanos() + 999_999_999L));
             BreakerConfig.Fallback f = config.fallback();
             Outcome.Respond r = f != null
@@ -68,10 +76,6 @@ final class CircuitBreakerFilter implements Filter, UpstreamPolicy {
             return new Refused(r);
         }
         return new Guarded(g, exchange, attempt);
-    }
-
-    private static void refusedCount(String target, String reason) {
-        Metrics.counter("sluice.circuit.refused", "target", target, "reason", reason).increment();
     }
 
     private boolean retryable(Exchange exchange, Breakers.Guard g, int attempt) {
@@ -155,7 +159,7 @@ final class CircuitBreakerFilter implements Filter, UpstreamPolicy {
 
     /** For tests: the breaker state of a target under this entry's config. */
     CircuitBreaker.State state(String target) {
-        return Breakers.of(target, config).breaker().getState();
+        return guard(target).breaker().getState();
     }
 
 }

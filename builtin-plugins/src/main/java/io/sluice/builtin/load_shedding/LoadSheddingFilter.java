@@ -18,8 +18,12 @@ final class LoadSheddingFilter implements Filter {
     private final int threshold;
     private final String retryAfter;
     private final Counter shed;
-    /** Marks, in the exchange's vars, that this entry holds a place (so it is given back exactly once). */
-    private final String held = "load-shedding.held." + Integer.toHexString(System.identityHashCode(this));
+    private static final java.util.concurrent.atomic.AtomicLong IDS = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * Marks, in the exchange's vars, that this entry holds a place (so it is given back exactly once). Unique per
+     * instance: two entries of one chain sharing a mark would give back one place twice and leak the other.
+     */
+    private final String held = "load-shedding.held." + IDS.incrementAndGet();
 
     LoadSheddingFilter(AtomicInteger inflight, int threshold, String priority, int retryAfterSeconds) {
         this.inflight = inflight;
