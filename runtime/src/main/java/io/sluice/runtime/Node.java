@@ -19,6 +19,7 @@ import io.sluice.registry.store.StoreUnavailableException;
 import io.sluice.runtime.SluiceServer.Listeners;
 import io.sluice.runtime.js.JsSandbox;
 import io.sluice.runtime.js.Quarantine;
+import io.sluice.runtime.observe.Tracing;
 import io.sluice.runtime.plugins.UploadedFilters;
 import io.sluice.runtime.proxy.ConfigSnapshot;
 import io.sluice.runtime.proxy.Gateway;
@@ -113,9 +114,10 @@ public final class Node implements AutoCloseable {
                     + " database; the embedded store serves one process only)");
         }
         Store store = openStore(() -> o.postgres().map(Store::postgres).orElseGet(() -> Store.embedded(o.dataDir())));
+        Tracing tracing = proxy ? tracing(store) : Tracing.OFF;
         UploadedFilters uploads = uploads(store, o.dataDir());
         FilterCatalog catalog = FilterCatalog.builtins().withUploads(uploads);
-        Gateway gateway = new Gateway(catalog, new UpstreamClient());
+        Gateway gateway = new Gateway(catalog, new UpstreamClient(), tracing);
         Registry registry = new Registry(store, catalog, config -> ConfigSnapshot.check(config, catalog));
         SnapshotFile snapshots = new SnapshotFile(o.dataDir());
         Optional<ConfigPublisher> publisher = o.redis().map(ConfigPublisher::new);
@@ -169,9 +171,10 @@ public final class Node implements AutoCloseable {
         String url = o.postgres().orElseThrow(() -> new StartException("--role data-plane needs --postgres JDBC_URL"
                 + " (the control plane's database; it is only read)"));
         Store store = openStore(() -> Store.postgresReader(url));
+        Tracing tracing = tracing(store);
         UploadedFilters uploads = uploads(store, o.dataDir());
         FilterCatalog catalog = FilterCatalog.builtins().withUploads(uploads);
-        Gateway gateway = new Gateway(catalog, new UpstreamClient());
+        Gateway gateway = new Gateway(catalog, new UpstreamClient(), tracing);
         ConfigParser parser = new ConfigParser(catalog);
         ConfigFollower follower = new ConfigFollower(store, o.redis(), new SnapshotFile(o.dataDir()),
                 v -> gateway.apply(v.version(), parser.parse(SourceTree.parse(v.content()))), o.poll());
@@ -179,6 +182,16 @@ public final class Node implements AutoCloseable {
         SluiceServer server = listen(o.listeners(), gateway, null, gateway::loaded, store);
         return new Node(server, store, Optional.empty(), Optional.of(follower), Optional.empty(), Optional.empty(),
                 origin, uploads);
+    }
+
+    /** Tracing as OTEL_* variables / otel.* properties configure it; off without an exporter. */
+    private static Tracing tracing(Store store) throws StartException {
+        try {
+            return Tracing.fromEnvironment(java.util.Map.of());
+        } catch (RuntimeException e) {
+            store.close();
+            throw new StartException("OpenTelemetry tracing is misconfigured: " + e.getMessage());
+        }
     }
 
     private static UploadedFilters uploads(Store store, java.nio.file.Path dataDir) {

@@ -41,11 +41,14 @@ record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest,
      * @param onError failure policy
      * @param path    where the entry is in the config, for errors
      * @param completes whether the filter has an {@code onComplete} of its own (others are not called for it)
+     * @param responds  whether the filter has an {@code onResponse} of its own (traced only then)
      */
-    record BoundFilter(String name, Filter filter, OnError onError, String path, boolean completes) {
+    record BoundFilter(String name, Filter filter, OnError onError, String path, boolean completes,
+                       boolean responds) {
         BoundFilter(String name, Filter filter, OnError onError, String path) {
             this(name, filter, onError, path, FilterMethods.overrides(filter, "onComplete",
-                    io.sluice.plugin.Exchange.class, io.sluice.plugin.Completion.class));
+                    io.sluice.plugin.Exchange.class, io.sluice.plugin.Completion.class),
+                    FilterMethods.overrides(filter, "onResponse", io.sluice.plugin.Exchange.class));
         }
     }
 

@@ -3,6 +3,7 @@ package io.sluice.runtime.proxy;
 import io.sluice.registry.config.ConfigException;
 import io.sluice.registry.config.GatewayConfig;
 import io.sluice.runtime.FilterCatalog;
+import io.sluice.runtime.observe.Tracing;
 import io.sluice.runtime.upstream.UpstreamClient;
 
 import java.util.concurrent.atomic.AtomicReference;
@@ -17,6 +18,7 @@ public final class Gateway implements AutoCloseable {
     private static final long DRAIN_POLL_MS = 10;
     private final FilterCatalog catalog;
     private final UpstreamClient client;
+    private final Tracing tracing;
     private final AtomicReference<ConfigSnapshot> current;
     private final Object writeLock = new Object();
     private volatile boolean loaded;
@@ -28,8 +30,20 @@ public final class Gateway implements AutoCloseable {
      * @param client  the upstream client
      */
     public Gateway(FilterCatalog catalog, UpstreamClient client) {
+        this(catalog, client, Tracing.OFF);
+    }
+
+    /**
+     * A gateway with no routes yet (version 0), tracing its requests.
+     *
+     * @param catalog filter factories
+     * @param client  the upstream client
+     * @param tracing spans of the request path (closed with the gateway)
+     */
+    public Gateway(FilterCatalog catalog, UpstreamClient client, Tracing tracing) {
         this.catalog = catalog;
         this.client = client;
+        this.tracing = tracing;
         try {
             this.current = new AtomicReference<>(ConfigSnapshot.build(0, GatewayConfig.EMPTY, catalog, client));
         } catch (ConfigException e) {
@@ -138,6 +152,15 @@ public final class Gateway implements AutoCloseable {
         return client;
     }
 
+    /**
+     * Tracing of the request path.
+     *
+     * @return {@link Tracing#OFF} unless configured
+     */
+    public Tracing tracing() {
+        return tracing;
+    }
+
     /** Releases what a replaced snapshot holds once its requests have finished (off the caller's thread). */
     private static void retire(ConfigSnapshot old) {
         if (old.releases().isEmpty()) {
@@ -173,5 +196,6 @@ public final class Gateway implements AutoCloseable {
     @Override
     public void close() {
         client.close();
+        tracing.close();
     }
 }

@@ -42,6 +42,8 @@ final class ProxyExchange implements Exchange, Request {
     long requestBytes = -1;
     long responseBytes = -1;
     String error;
+    /** The request's span when tracing is on, else null. */
+    io.opentelemetry.api.trace.Span span;
 
     ProxyExchange(String method, String path, String query, Headers headers, RouteInfo route,
                   String clientAddress, String requestId, CompiledRoute compiled, Consumers consumers) {

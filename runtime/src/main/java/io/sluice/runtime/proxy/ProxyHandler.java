@@ -3,6 +3,7 @@ package io.sluice.runtime.proxy;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
+import io.helidon.http.ServerRequestHeaders;
 import io.helidon.http.ServerResponseHeaders;
 import io.helidon.http.Status;
 import io.helidon.webserver.CloseConnectionException;
@@ -17,6 +18,10 @@ import io.sluice.plugin.UpstreamPolicy;
 import io.sluice.registry.config.GatewayConfig.OnError;
 import io.sluice.runtime.observe.RouteMeters;
 import io.sluice.runtime.observe.Telemetry;
+import io.sluice.runtime.observe.Tracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Scope;
+import io.opentelemetry.context.propagation.TextMapGetter;
 import io.sluice.runtime.routing.Router;
 import io.sluice.runtime.upstream.ClientBodyException;
 import io.sluice.runtime.upstream.RequestBody;
@@ -88,28 +93,71 @@ public final class ProxyHandler implements Handler {
             send(res, Outcome.error(400, "bad_request", "exactly one valid Host header is required"));
             throw new CloseConnectionException("bad Host header");
         }
+        Tracing tracing = gateway.tracing();
+        if (!tracing.on()) {
+            route(req, res, snapshot, start, method, contentLength, rawPath, authority, host, null);
+            return;
+        }
+        Span span = tracing.startRequest(req.headers(), REQUEST_HEADERS, method, rawPath,
+                clientAddress(req.remotePeer().address()));
+        ProxyExchange ex = null;
+        try (Scope ignored = span.makeCurrent()) {   // log records of this request carry its trace id
+            ex = route(req, res, snapshot, start, method, contentLength, rawPath, authority, host, span);
+        } finally {
+            Tracing.end(span, res.isSent() ? res.status().code() : 0, ex == null ? null : ex.error);
+        }
+    }
+
+    /** @return the exchange, when a route matched */
+    private ProxyExchange route(ServerRequest req, ServerResponse res, ConfigSnapshot snapshot, long start,
+                                String method, long contentLength, String rawPath, String authority, String host,
+                                Span span) {
         Router.Result<CompiledRoute> match = snapshot.router().lookup(method, host, rawPath);
         switch (match) {
             case Router.NotFound<CompiledRoute> nf -> {
                 send(res, Outcome.error(404, "no_route", "no route for " + method + " " + rawPath));
                 NO_ROUTE.request(404, System.nanoTime() - start);
+                return null;
             }
             case Router.MethodNotAllowed<CompiledRoute> mna -> {
                 res.header(HeaderNames.ALLOW, String.join(", ", mna.allowed()));
                 send(res, Outcome.error(405, "method_not_allowed", method + " is not allowed here"));
                 NO_ROUTE.request(405, System.nanoTime() - start);
+                return null;
             }
             case Router.Found<CompiledRoute> found -> {
                 CompiledRoute route = found.route();
                 ProxyExchange ex = exchange(req, authority, rawPath, method, route, found.params(), snapshot);
+                if (span != null) {
+                    ex.span = span;
+                    Tracing.routed(span, method, route.spec().id(), ex.requestId());
+                }
                 try {
                     proxy(req, res, ex, method, contentLength, route);
                 } finally {
                     complete(res, ex, route, start);
                 }
+                return ex;
             }
         }
     }
+
+    /** The client's headers, for the W3C trace context propagator. */
+    private static final TextMapGetter<ServerRequestHeaders> REQUEST_HEADERS = new TextMapGetter<>() {
+        @Override
+        public Iterable<String> keys(ServerRequestHeaders carrier) {
+            return carrier.stream().map(h -> h.name()).toList();
+        }
+
+        @Override
+        public String get(ServerRequestHeaders carrier, String key) {
+            if (carrier == null) {
+                return null;
+            }
+            List<String> values = carrier.all(HeaderNames.create(key), List::of);
+            return values.size() == 1 ? values.getFirst() : null;   // a repeated traceparent is not trusted
+        }
+    };
 
     private static ProxyExchange exchange(ServerRequest req, String authority, String rawPath, String method,
                                           CompiledRoute route, java.util.Map<String, String> params,
@@ -231,12 +279,18 @@ public final class ProxyHandler implements Handler {
                 }
             }
             String upstreamTarget = target.basePath() + ex.path() + (ex.query().isEmpty() ? "" : "?" + ex.query());
+            Span span = ex.span == null ? null : gateway.tracing().startUpstream(ex.span, method,
+                    target.url() + ex.path() + (ex.query().isEmpty() ? "" : "?" + ex.query()), attempt, headers);
             long sent = System.nanoTime();
             UpstreamResponse up;
             try {
                 up = gateway.client().send(target.pool(), new UpstreamRequest(method, upstreamTarget, headers, body),
                         group.connectTimeoutMs(), group.timeoutMs());
             } catch (UpstreamException e) {
+                if (span != null) {
+                    Tracing.failed(span, e.kind() == UpstreamException.Kind.TIMEOUT ? "upstream_timeout"
+                            : "upstream_error");
+                }
                 ex.upstreamNanos = System.nanoTime() - sent;
                 boolean retry = false;
                 for (UpstreamPolicy.Attempt t : tickets) {
@@ -248,6 +302,9 @@ public final class ProxyHandler implements Handler {
                 throw e;
             }
             ex.upstreamNanos = System.nanoTime() - sent;
+            if (span != null) {
+                Tracing.answered(span, up.status());
+            }
             boolean retry = false;
             for (UpstreamPolicy.Attempt t : tickets) {
                 retry |= t.completed(up.status(), ex.upstreamNanos);
@@ -285,13 +342,19 @@ public final class ProxyHandler implements Handler {
         for (int i = 0; i < chain.length; i++) {
             Outcome o;
             ex.reached = i + 1;
+            Span span = ex.span == null ? null : gateway.tracing().startFilter(ex.span, chain[i].name(), "request");
+            boolean ok = true;
             long t0 = System.nanoTime();
             try {
                 o = chain[i].filter().onRequest(ex);
             } catch (Exception | LinkageError e) {
+                ok = false;
                 o = failed(route, ex, i, "onRequest", e);
             }
             ex.filterNanos[i] += System.nanoTime() - t0;
+            if (span != null) {
+                endFilter(span, ok, o);
+            }
             if (o instanceof Outcome.Respond) {
                 return new BoundFilterRun(i, o);
             }
@@ -312,18 +375,36 @@ public final class ProxyHandler implements Handler {
         CompiledRoute.BoundFilter[] chain = route.chain();
         for (int i = from; i >= 0; i--) {
             Outcome o;
+            Span span = ex.span == null || !chain[i].responds() ? null
+                    : gateway.tracing().startFilter(ex.span, chain[i].name(), "response");
+            boolean ok = true;
             long t0 = System.nanoTime();
             try {
                 o = chain[i].filter().onResponse(ex);
             } catch (Exception | LinkageError e) {
+                ok = false;
                 o = failed(route, ex, i, "onResponse", e);
             }
             ex.filterNanos[i] += System.nanoTime() - t0;
+            if (span != null) {
+                endFilter(span, ok, o);
+            }
             if (o instanceof Outcome.Respond r) {
                 ex.response.discardUpstream();
                 ex.response = new ProxyExchange.ProxyResponse(r.status(), r.headers(), r.body(), null);
             }
         }
+    }
+
+    private static void endFilter(Span span, boolean ok, Outcome o) {
+        if (!ok) {
+            Tracing.failed(span, "filter_error");
+            return;
+        }
+        if (o instanceof Outcome.Respond r) {
+            span.setAttribute("sluice.filter.responded", (long) r.status());
+        }
+        span.end();
     }
 
     private Outcome failed(CompiledRoute route, ProxyExchange ex, int index, String phase, Throwable e) {

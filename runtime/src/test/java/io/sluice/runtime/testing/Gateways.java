@@ -5,6 +5,11 @@ import io.sluice.registry.config.ConfigParser;
 import io.sluice.registry.config.GatewayConfig;
 import io.sluice.runtime.FilterCatalog;
 import io.sluice.runtime.SluiceServer;
+import io.sluice.runtime.observe.Tracing;
+import io.sluice.runtime.proxy.Gateway;
+import io.sluice.runtime.upstream.UpstreamClient;
+
+import java.util.Optional;
 
 /**
  * Starts real gateways for tests: Helidon on free loopback ports, config from YAML text.
@@ -20,7 +25,20 @@ public final class Gateways {
      * @return the server; close it after the test
      */
     public static SluiceServer start(String yaml) throws ConfigException {
-        SluiceServer server = SluiceServer.start("127.0.0.1", 0, "127.0.0.1", 0);
+        return start(yaml, Tracing.OFF);
+    }
+
+    /**
+     * A running gateway with this config, tracing its requests.
+     *
+     * @param yaml    the declarative config
+     * @param tracing spans of the request path (closed with the server)
+     * @return the server; close it after the test
+     */
+    public static SluiceServer start(String yaml, Tracing tracing) throws ConfigException {
+        SluiceServer server = SluiceServer.start(new SluiceServer.Listeners("127.0.0.1", 0, "127.0.0.1", 0, true),
+                new Gateway(FilterCatalog.builtins(), new UpstreamClient(), tracing), Optional.empty(),
+                Optional.empty());
         try {
             server.gateway().apply(parse(yaml));
         } catch (ConfigException | RuntimeException e) {
