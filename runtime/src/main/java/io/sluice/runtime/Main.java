@@ -7,6 +7,7 @@ import io.sluice.registry.config.GatewayConfig;
 import io.sluice.registry.config.Problem;
 import io.sluice.registry.config.SourceTree;
 import io.sluice.runtime.SluiceServer.Listeners;
+import io.sluice.runtime.observe.JsonLogFormatter;
 import io.sluice.runtime.proxy.ConfigSnapshot;
 
 import java.io.IOException;
@@ -32,6 +33,7 @@ public final class Main {
                                 [--proxy-host ADDR] [--admin-host ADDR]
                                 [--role standalone|control-plane|data-plane]
                                 [--redis redis://HOST:PORT] [--postgres JDBC_URL]
+                                [--log-format text|json]
                    sluice validate FILE
                    sluice version
             """;
@@ -138,13 +140,22 @@ public final class Main {
 
     private static int start(String[] args, PrintStream out, PrintStream err) throws UsageException {
         Map<String, String> opts = options(args, List.of("--config", "--data-dir", "--proxy-port", "--admin-port",
-                "--proxy-host", "--admin-host", "--role", "--redis", "--postgres", "--kafka"));
+                "--proxy-host", "--admin-host", "--role", "--redis", "--postgres", "--kafka", "--log-format"));
         String role = opts.getOrDefault("--role", "standalone");
         if (!List.of("standalone", "control-plane", "data-plane").contains(role)) {
             throw new UsageException("--role must be standalone, control-plane or data-plane");
         }
         if (opts.containsKey("--kafka")) {
             throw new UsageException("--kafka is not available in this version");
+        }
+        String logFormat = opts.containsKey("--log-format") ? opts.get("--log-format")
+                : Optional.ofNullable(System.getenv("SLUICE_LOG_FORMAT")).orElse("text");
+        switch (logFormat) {
+            case "json" -> JsonLogFormatter.install();
+            case "text" -> {
+            }
+            default -> throw new UsageException("--log-format (or SLUICE_LOG_FORMAT) must be text or json, got '"
+                    + logFormat + "'");
         }
         String redis = opts.get("--redis");
         if (redis != null && !redis.matches("rediss?://[^\\s]+")) {

@@ -168,6 +168,9 @@ class MainTest {
         r = run("start", "--redis", "localhost:6379");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--redis must be redis://HOST:PORT"), r.err());
+        r = run("start", "--log-format", "xml");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--log-format (or SLUICE_LOG_FORMAT) must be text or json, got 'xml'"), r.err());
     }
 
     @Test

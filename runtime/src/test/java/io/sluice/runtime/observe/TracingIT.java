@@ -170,8 +170,24 @@ class TracingIT {
 
     @Test
     void aFailingFilterAndAnUnreachableUpstreamMarkTheirSpansAsErrors() throws Exception {
-        assertEquals(500, get("/failing").status());
+        // the gateway's warning about the failure, as a JSON log line, names the request's trace
+        java.io.ByteArrayOutputStream logged = new java.io.ByteArrayOutputStream();
+        java.util.logging.StreamHandler handler = new java.util.logging.StreamHandler(logged, new JsonLogFormatter());
+        java.util.logging.Logger proxyLog = java.util.logging.Logger.getLogger("io.sluice.runtime.proxy.ProxyHandler");
+        proxyLog.addHandler(handler);
+        try {
+            assertEquals(500, get("/failing").status());
+        } finally {
+            proxyLog.removeHandler(handler);
+            handler.close();
+        }
         List<SpanData> trace = trace(s -> s.getName().equals("GET failing"));
+        com.fasterxml.jackson.databind.JsonNode line = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(logged.toString(java.nio.charset.StandardCharsets.UTF_8).lines().findFirst().orElseThrow());
+        assertEquals("WARN", line.get("level").asText());
+        assertTrue(line.get("message").asText().contains("filter 'test-fail' failed in onRequest"), line.toString());
+        assertEquals(trace.getFirst().getTraceId(), line.get("trace_id").asText());
+        assertEquals(named(trace, "GET failing").getSpanId(), line.get("span_id").asText());
         SpanData filter = named(trace, "test-fail request");
         assertEquals(StatusCode.ERROR, filter.getStatus().getStatusCode());
         assertEquals("filter_error", attr(filter, "error.type", String.class));
