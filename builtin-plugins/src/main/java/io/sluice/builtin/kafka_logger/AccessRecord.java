@@ -30,11 +30,18 @@ final class AccessRecord {
      * @param seq  the record's sequence number in that process
      * @return one JSON object, UTF-8, on one line
      */
+    /** The trace id of the W3C {@code traceparent} the gateway sent upstream ({@code 00-<trace>-<span>-<flags>}). */
+    static String traceId(String traceparent) {
+        return traceparent != null && traceparent.length() >= 55 && traceparent.charAt(2) == '-'
+                ? traceparent.substring(3, 35) : null;
+    }
+
     static byte[] json(Exchange ex, Completion c, Instant now, String node, long seq) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(512);
         try (JsonGenerator g = JSON.createGenerator(out)) {
             g.writeStartObject();
             g.writeStringField("request_id", ex.requestId());
+            g.writeStringField("trace_id", traceId(ex.request().headers().firstOrNull("traceparent")));
             g.writeStringField("time", DateTimeFormatter.ISO_INSTANT.format(
                     now.minusNanos(c.durationNanos()).truncatedTo(ChronoUnit.MILLIS)));
             g.writeStringField("route", ex.route().id());

@@ -57,6 +57,7 @@ class KafkaLoggerFilterTest {
         KafkaLoggerFilter f = filter();
         TestExchange ex = TestExchange.request("POST", "/users/7?token=secret").requestId("req-1")
                 .route("users", Map.of());
+        ex.request().headers().set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
         assertEquals(Outcome.proceed(), f.onRequest(ex));
         ex.consumer(Consumer.of("alice"));
         Instant before = Instant.now();
@@ -67,9 +68,10 @@ class KafkaLoggerFilterTest {
         JsonNode r = next(0);
         assertEquals("req-1", new String(producer.history().getFirst().key(), StandardCharsets.UTF_8));
         assertEquals("filter-test", producer.history().getFirst().topic());
-        assertEquals(List.of("request_id", "time", "route", "consumer", "method", "path", "status", "upstream",
+        assertEquals(List.of("request_id", "trace_id", "time", "route", "consumer", "method", "path", "status", "upstream",
                 "latency_ms", "bytes", "error", "node", "seq"), List.copyOf(iterable(r.fieldNames())));
         assertEquals("req-1", r.get("request_id").asText());
+        assertEquals("4bf92f3577b34da6a3ce929d0e0e4736", r.get("trace_id").asText(), "links the record to its trace");
         Instant time = Instant.parse(r.get("time").asText());
         assertTrue(!time.isBefore(before.minusMillis(14)) && !time.isAfter(after.minusMillis(12)),
                 "arrival = end - 12.3 ms, to the millisecond: " + time + " not in " + before + " .. " + after);
