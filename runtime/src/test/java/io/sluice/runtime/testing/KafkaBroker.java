@@ -90,6 +90,29 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     /**
+     * Runs a broker until the process is stopped (benchmarks: {@code runtime/bench/chain.sh}); prints
+     * {@code bootstrap HOST:PORT} once it accepts clients. The topic named by the first argument is created.
+     *
+     * @param args optional topic to create
+     */
+    public static void main(String[] args) throws Exception {
+        KafkaBroker b = start();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                b.close();
+            } catch (IOException e) {
+                // stopping anyway
+            }
+        }));
+        if (args.length > 0) {
+            b.createTopic(args[0]);
+        }
+        System.out.println("bootstrap " + b.bootstrapServers());
+        System.out.flush();
+        Thread.currentThread().join();
+    }
+
+    /**
      * Formats a new log directory and starts a broker on it.
      *
      * @return the running broker, ready for producers and consumers
