@@ -2,7 +2,8 @@
 # Full-chain benchmark: one Sluice process, two routes to the same upstream, measured in the same rounds:
 #   plain  no plugins
 #   chain  key-auth -> rate-limit (policy redis) -> transform -> ab-tagger-js (JavaScript, GraalJS) -> kafka-logger
-# so the chain's cost is a ratio of the no-plugin route in the same run. kafka-logger produces to a real
+# so the chain's cost is a ratio of the no-plugin route in the same run. A second, identical Sluice process runs
+# with OpenTelemetry tracing on (OTLP/HTTP export to an nginx sink), measured in the same rounds. kafka-logger produces to a real
 # single-node KRaft broker (Kafka from Maven Central, the tests' KafkaBroker) and every record is counted at the end.
 # Sluice alone on CPU 0 (-XX:ActiveProcessorCount=1), as bin/sluice runs it (GraalJS optimizing runtime); the
 # upstream (nginx, 1 KiB), wrk and the Kafka broker on CPU 1. RESULTS.md quotes medians.
@@ -25,6 +26,9 @@ UP_PORT=${UP_PORT:-19021}
 NGX_PORT=${NGX_PORT:-19022}
 SLUICE_PORT=${SLUICE_PORT:-19023}
 ADMIN_PORT=${ADMIN_PORT:-19024}
+TRACED_PORT=${TRACED_PORT:-19025}
+TRACED_ADMIN_PORT=${TRACED_ADMIN_PORT:-19026}
+OTLP_PORT=${OTLP_PORT:-19027}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 TOPIC=access
 OUT="$HERE/out-chain"
@@ -59,70 +63,102 @@ taskset -c 1 nginx -c "$OUT/nginx-up/nginx.conf" -p "$OUT/nginx-up"
 
 TOKEN=bench-admin-token-0123456789abcdef
 sluice_graal_flags "$ROOT"
-SLUICE_ADMIN_TOKEN=$TOKEN taskset -c 0 "$JAVA_HOME/bin/java" -XX:ActiveProcessorCount=1 \
-    ${BENCH_JVM_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} "${SLUICE_GRAAL[@]}" \
-    -jar "$ROOT/runtime/target/sluice-runtime.jar" start --data-dir "$OUT/data" \
-    --proxy-host 127.0.0.1 --proxy-port "$SLUICE_PORT" --admin-port "$ADMIN_PORT" > "$OUT/sluice.log" 2>&1 &
-SLUICE_PID=$!
-PIDS+=("$SLUICE_PID")
-for _ in $(seq 1 150); do
-    curl -fs "http://127.0.0.1:$ADMIN_PORT/health" >/dev/null 2>&1 && break
-    sleep 0.2
-done
-admin() { # method path [curl args...]
-    local m=$1 p=$2; shift 2
-    curl -fsS -X "$m" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$ADMIN_PORT$p" "$@"
+# a second Sluice process, the same config, with OpenTelemetry tracing on: spans exported over OTLP/HTTP to a sink
+# (nginx answering 200 to POST /v1/traces, on CPU 1), to measure what tracing costs
+nginx_conf "$OUT/nginx-otlp" "$OTLP_PORT" "server { listen 127.0.0.1:$OTLP_PORT; access_log $OUT/nginx-otlp/logs/access.log; location / { return 200; } }"
+taskset -c 1 nginx -c "$OUT/nginx-otlp/nginx.conf" -p "$OUT/nginx-otlp"
+start_node() { # name proxy-port admin-port [env...]
+    local name=$1 port=$2 aport=$3; shift 3
+    env SLUICE_ADMIN_TOKEN=$TOKEN "$@" taskset -c 0 "$JAVA_HOME/bin/java" -XX:ActiveProcessorCount=1 \
+        ${BENCH_JVM_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} "${SLUICE_GRAAL[@]}" \
+        -jar "$ROOT/runtime/target/sluice-runtime.jar" start --data-dir "$OUT/data-$name" \
+        --proxy-host 127.0.0.1 --proxy-port "$port" --admin-port "$aport" > "$OUT/sluice-$name.log" 2>&1 &
+    NODE_PID=$!
+    PIDS+=("$NODE_PID")
+    for _ in $(seq 1 150); do
+        curl -fs "http://127.0.0.1:$aport/health" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    echo "bench: Sluice ($name) did not start"; cat "$OUT/sluice-$name.log"; exit 1
+}
+admin() { # admin-port method path [curl args...]
+    local a=$1 m=$2 p=$3; shift 3
+    curl -fsS -X "$m" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$a$p" "$@"
 }
 json() { admin "$@" -H 'Content-Type: application/json'; }
-admin POST /v1/filters -H 'Content-Type: application/javascript' --data-binary "@$JS" >/dev/null
-json PUT /v1/consumers/bench -d '{}' >/dev/null
-KEY=$(json POST /v1/consumers/bench/api-keys -d '{}' | sed 's/.*"key" *: *"\([^"]*\)".*/\1/')
-route() { # id plugins
-    json PUT "/v1/routes/$1" -d "{\"paths\": [\"/$1/**\"], \"strip_prefix\": \"/$1\",
-        \"upstream\": {\"targets\": [{\"url\": \"http://127.0.0.1:$UP_PORT\"}]}, \"plugins\": $2}" >/dev/null
+configure() { # admin-port proxy-port name: the JS filter, a consumer with a key, the two routes; checks them
+    local a=$1 port=$2 name=$3
+    admin "$a" POST /v1/filters -H 'Content-Type: application/javascript' --data-binary "@$JS" >/dev/null
+    json "$a" PUT /v1/consumers/bench -d '{}' >/dev/null
+    KEY=$(json "$a" POST /v1/consumers/bench/api-keys -d '{}' | sed 's/.*"key" *: *"\([^"]*\)".*/\1/')
+    json "$a" PUT /v1/routes/plain -d "{\"paths\": [\"/plain/**\"], \"strip_prefix\": \"/plain\",
+        \"upstream\": {\"targets\": [{\"url\": \"http://127.0.0.1:$UP_PORT\"}]}}" >/dev/null
+    json "$a" PUT /v1/routes/chain -d "{\"paths\": [\"/chain/**\"], \"strip_prefix\": \"/chain\",
+        \"upstream\": {\"targets\": [{\"url\": \"http://127.0.0.1:$UP_PORT\"}]}, \"plugins\": [
+      {\"name\": \"key-auth\"},
+      {\"name\": \"rate-limit\", \"config\": {\"rate\": 100000000, \"by\": \"consumer\", \"policy\": \"redis\", \"redis_url\": \"$REDIS_URL\"}},
+      {\"name\": \"transform\", \"config\": {\"request\": {\"headers\": {\"set\": {\"X-Bench\": \"1\"}}}, \"response\": {\"headers\": {\"remove\": [\"Server\"]}}}},
+      {\"name\": \"ab-tagger-js\", \"config\": {\"experiment\": \"checkout\", \"percent_b\": 50, \"sticky_header\": \"X-Session-Id\"}},
+      {\"name\": \"kafka-logger\", \"config\": {\"bootstrap_servers\": \"$BOOTSTRAP\", \"topic\": \"$TOPIC\", \"spill_dir\": \"$OUT/spill-$name\"}}]}" >/dev/null
+    curl -fs "http://127.0.0.1:$port/plain/1k.txt" | wc -c | grep -q 1024 || { echo "bench: plain does not proxy ($name)"; exit 1; }
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/chain/1k.txt")" = 401 ] \
+        || { echo "bench: the chain route does not ask for a key ($name)"; exit 1; }
+    curl -fsi -H "X-API-Key: $KEY" -H 'X-Session-Id: user-2' "http://127.0.0.1:$port/chain/1k.txt" > "$OUT/chain-head-$name.txt" \
+        || { echo "bench: the chain route does not proxy ($name)"; exit 1; }
+    grep -qi '^x-ab-variant: B' "$OUT/chain-head-$name.txt" && grep -qi '^ratelimit-limit' "$OUT/chain-head-$name.txt" \
+        && ! grep -qi '^server:' "$OUT/chain-head-$name.txt" || { echo "bench: the chain's filters did not all run ($name)"; exit 1; }
 }
-route plain '[]'
-route chain "[
-  {\"name\": \"key-auth\"},
-  {\"name\": \"rate-limit\", \"config\": {\"rate\": 100000000, \"by\": \"consumer\", \"policy\": \"redis\", \"redis_url\": \"$REDIS_URL\"}},
-  {\"name\": \"transform\", \"config\": {\"request\": {\"headers\": {\"set\": {\"X-Bench\": \"1\"}}}, \"response\": {\"headers\": {\"remove\": [\"Server\"]}}}},
-  {\"name\": \"ab-tagger-js\", \"config\": {\"experiment\": \"checkout\", \"percent_b\": 50, \"sticky_header\": \"X-Session-Id\"}},
-  {\"name\": \"kafka-logger\", \"config\": {\"bootstrap_servers\": \"$BOOTSTRAP\", \"topic\": \"$TOPIC\", \"spill_dir\": \"$OUT/spill\"}}
-]"
-curl -fs "http://127.0.0.1:$SLUICE_PORT/plain/1k.txt" | wc -c | grep -q 1024 || { echo "bench: plain does not proxy"; cat "$OUT/sluice.log"; exit 1; }
-[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SLUICE_PORT/chain/1k.txt")" = 401 ] \
-    || { echo "bench: the chain route does not ask for a key"; exit 1; }
-curl -fsi -H "X-API-Key: $KEY" -H 'X-Session-Id: user-2' "http://127.0.0.1:$SLUICE_PORT/chain/1k.txt" > "$OUT/chain-head.txt" \
-    || { echo "bench: the chain route does not proxy"; cat "$OUT/sluice.log"; exit 1; }
-grep -qi '^x-ab-variant: B' "$OUT/chain-head.txt" && grep -qi '^ratelimit-limit' "$OUT/chain-head.txt" \
-    && ! grep -qi '^server:' "$OUT/chain-head.txt" || { echo "bench: the chain's filters did not all run"; cat "$OUT/chain-head.txt"; exit 1; }
+start_node untraced "$SLUICE_PORT" "$ADMIN_PORT"
+SLUICE_PID=$NODE_PID
+configure "$ADMIN_PORT" "$SLUICE_PORT" untraced
+KEY_U=$KEY
+start_node traced "$TRACED_PORT" "$TRACED_ADMIN_PORT" OTEL_TRACES_EXPORTER=otlp \
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$OTLP_PORT/v1/traces"
+TRACED_PID=$NODE_PID
+configure "$TRACED_ADMIN_PORT" "$TRACED_PORT" traced
+KEY_T=$KEY
 
-echo "bench: warming up each route $((WARMUP / 2)) s"
-wrk_run "http://127.0.0.1:$SLUICE_PORT/plain/1k.txt" $((WARMUP / 2)) >/dev/null
-wrk_run "http://127.0.0.1:$SLUICE_PORT/chain/1k.txt" $((WARMUP / 2)) -H "X-API-Key: $KEY" -H 'X-Session-Id: u1' >/dev/null
+# name -> "port pid key": what wrk_run needs to measure (and account the CPU of) one Sluice process
+measure() { # name seconds
+    local port pid key path
+    case "$1" in
+        plain) port=$SLUICE_PORT pid=$SLUICE_PID key=$KEY_U path=plain ;;
+        chain) port=$SLUICE_PORT pid=$SLUICE_PID key=$KEY_U path=chain ;;
+        plain-traced) port=$TRACED_PORT pid=$TRACED_PID key=$KEY_T path=plain ;;
+        chain-traced) port=$TRACED_PORT pid=$TRACED_PID key=$KEY_T path=chain ;;
+    esac
+    SLUICE_PORT=$port SLUICE_PID=$pid wrk_run "http://127.0.0.1:$port/$path/1k.txt" "$2" -H "X-API-Key: $key" -H 'X-Session-Id: u1'
+}
+TARGETS="plain chain plain-traced chain-traced"
+echo "bench: warming up each target $((WARMUP / 2)) s"
+for t in $TARGETS; do measure "$t" $((WARMUP / 2)) >/dev/null; done
 : > "$OUT/runs.txt"
 for i in $(seq 1 "$RUNS"); do
-    echo "plain $(wrk_run "http://127.0.0.1:$SLUICE_PORT/plain/1k.txt" "$DURATION")" | tee -a "$OUT/runs.txt"
-    echo "chain $(wrk_run "http://127.0.0.1:$SLUICE_PORT/chain/1k.txt" "$DURATION" -H "X-API-Key: $KEY" -H 'X-Session-Id: u1')" | tee -a "$OUT/runs.txt"
+    for t in $TARGETS; do
+        echo "$t $(measure "$t" "$DURATION")" | tee -a "$OUT/runs.txt"
+    done
 done
-# every chain request that reached kafka-logger (status 200) made one access record: Sluice's own counters
+# every chain request that reached kafka-logger (status 200) made one access record: each node's own counters
+metrics_all() { curl -fs "http://127.0.0.1:$ADMIN_PORT/metrics"; curl -fs "http://127.0.0.1:$TRACED_ADMIN_PORT/metrics"; }
 kafka() { echo "$metrics" | awk -v o="$1" '/^sluice_kafka_records_total/ && $0 ~ "outcome=\""o"\"" {s+=$2} END {printf "%d", s}'; }
 for _ in $(seq 1 50); do   # the sender's last batches leave (linger, acks): wait until the counts meet, at most 10 s
-    metrics=$(curl -fs "http://127.0.0.1:$ADMIN_PORT/metrics")
+    metrics=$(metrics_all)
     chain_ok=$(echo "$metrics" | awk '/^sluice_requests_seconds_count/ && /route="chain"/ && /status="200"/ {s+=$2} END {printf "%d", s}')
     [ $(( $(kafka sent) + $(kafka spilled) + $(kafka dropped) )) -ge "$chain_ok" ] && break
     sleep 0.2
 done
+spans_posted=$(grep -c 'POST /v1/traces' "$OUT/nginx-otlp/logs/access.log" 2>/dev/null || echo 0)
 col() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$OUT/runs.txt" | median; }
-P=$(col plain 2); C=$(col chain 2)
+P=$(col plain 2); C=$(col chain 2); PT=$(col plain-traced 2); CT=$(col chain-traced 2)
 {
     echo "date: $(date -u +%FT%TZ)  runs: $RUNS x ${DURATION}s  conns: $CONNS  warm-up: ${WARMUP}s"
     echo "chain: key-auth, rate-limit (redis), transform, ab-tagger-js (JavaScript), kafka-logger (broker $BOOTSTRAP)"
     echo "median RPS: no-plugin $P  chain $C"
-    awk -v p="$P" -v c="$C" 'BEGIN { printf "ratio chain/no-plugin %.3f\n", c/p }'
+    echo "median RPS with tracing on (OTLP export): no-plugin $PT  chain $CT"
+    awk -v p="$P" -v c="$C" -v pt="$PT" -v ct="$CT" 'BEGIN { printf "ratios: chain/no-plugin %.3f  traced/untraced no-plugin %.3f  chain %.3f  traced chain/untraced no-plugin %.3f\n", c/p, pt/p, ct/c, ct/p }'
     echo "per round chain/no-plugin: $(awk '$1=="plain" {p=$2} $1=="chain" {printf "%.3f ", $2/p}' "$OUT/runs.txt")"
-    echo "p50/p99 ms (median): no-plugin $(col plain 3)/$(col plain 4)  chain $(col chain 3)/$(col chain 4)"
-    echo "CPU us per request of Sluice (median): no-plugin $(col plain 5)  chain $(col chain 5)"
+    for t in $TARGETS; do echo "$t: p50/p99 ms $(col "$t" 3)/$(col "$t" 4)  CPU us/request of Sluice $(col "$t" 5)"; done
     echo "failed responses (non-2xx/3xx + socket errors) in the measured runs: $(awk '{n+=$6} END {print n+0}' "$OUT/runs.txt")"
-    echo "access records: chain requests answered 200: $chain_ok  records sent $(kafka sent)  spilled $(kafka spilled)  dropped $(kafka dropped)"
+    echo "OTLP export POSTs received by the sink: $spans_posted"
+    echo "access records (both nodes): chain requests answered 200: $chain_ok  records sent $(kafka sent)  spilled $(kafka spilled)  dropped $(kafka dropped)"
 } | tee "$OUT/summary.txt"

@@ -4,7 +4,7 @@
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for d in "$OUT"/nginx-up "$OUT"/nginx-proxy; do
+    for d in "$OUT"/nginx-*; do
         [ -f "$d/nginx.pid" ] && kill "$(cat "$d/nginx.pid")" 2>/dev/null || true
     done
 }
