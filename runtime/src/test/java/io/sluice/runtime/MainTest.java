@@ -84,6 +84,36 @@ class MainTest {
     }
 
     @Test
+    void aggregateProblemsAreReportedWithFileAndLine() throws Exception {
+        String f = file("aggregate.yaml", """
+                routes:
+                  - id: home
+                    paths: ["/home/{id}"]
+                    aggregate:
+                      calls:
+                        - {name: user, url: "http://127.0.0.1:9001/users/{uid}"}
+                        - name: user
+                          url: "http://127.0.0.1:9002/orders/{id}"
+                          timeout_ms: 100
+                          connect_timeout_ms: 500
+                  - id: both
+                    paths: ["/both"]
+                    upstream: {targets: [{url: "http://127.0.0.1:9001"}]}
+                    aggregate: {calls: [{name: errors, url: "http://127.0.0.1:9001"}]}
+                """);
+        Run r = run("validate", f);
+        assertEquals(1, r.code());
+        assertEquals(f + ":6: routes[0].aggregate.calls[0].url: unknown path parameter '{uid}': path '/home/{id}' "
+                + "of this route does not declare it\n"
+                + f + ":7: routes[0].aggregate.calls[1].name: duplicate call name 'user' (also calls[0])\n"
+                + f + ":10: routes[0].aggregate.calls[1].connect_timeout_ms: must not exceed timeout_ms (100), "
+                + "which covers the whole call\n"
+                + f + ":14: routes[1].aggregate: a route has either upstream or aggregate, not both\n"
+                + f + ":14: routes[1].aggregate.calls[0].name: 'errors' is reserved: the merged response reports "
+                + "failed calls under it\n", r.err());
+    }
+
+    @Test
     void schemaErrorsNameTheField() throws Exception {
         String f = file("schema.yaml", """
                 routes:
@@ -108,7 +138,7 @@ class MainTest {
                 """);
         Run r = run("validate", f);
         assertEquals(1, r.code());
-        assertEquals(f + ":2: routes[0].upstream: required property 'upstream' not found\n", r.err());
+        assertEquals(f + ":2: routes[0].upstream: required: a route needs either upstream or aggregate\n", r.err());
     }
 
     @Test

@@ -8,7 +8,9 @@ import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import io.sluice.plugin.FilterDescriptor;
+import io.sluice.registry.config.GatewayConfig.AggregateSpec;
 import io.sluice.registry.config.GatewayConfig.ApiKeySpec;
+import io.sluice.registry.config.GatewayConfig.CallSpec;
 import io.sluice.registry.config.GatewayConfig.ConsumerSpec;
 import io.sluice.registry.config.GatewayConfig.OnError;
 import io.sluice.registry.config.GatewayConfig.PluginEntry;
@@ -42,6 +44,12 @@ public final class ConfigParser {
     public static final int DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
     /** Default response timeout. */
     public static final int DEFAULT_TIMEOUT_MS = 30_000;
+    /** Default whole-call timeout of an aggregate call. */
+    public static final int DEFAULT_CALL_TIMEOUT_MS = 1_000;
+    /** Default limit of one aggregate call's response body. */
+    public static final int DEFAULT_CALL_MAX_BODY_BYTES = 1024 * 1024;
+    /** The merged body's key for the failed calls' errors; no call may take it. */
+    public static final String ERRORS_KEY = "errors";
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
@@ -137,14 +145,72 @@ public final class ConfigParser {
                 problems.add(tree.problem(path + ".paths[" + i + "]", e.getMessage()));
             }
         }
-        UpstreamSpec upstream = upstream(tree, r.get("upstream"), path + ".upstream", problems);
+        Optional<UpstreamSpec> upstream = Optional.ofNullable(r.get("upstream"))
+                .map(u -> upstream(tree, u, path + ".upstream", problems));
+        Optional<AggregateSpec> aggregate = Optional.ofNullable(r.get("aggregate"))
+                .map(a -> aggregate(tree, a, path + ".aggregate", paths, problems));
+        if (upstream.isPresent() && aggregate.isPresent()) {
+            problems.add(tree.problem(path + ".aggregate", "a route has either upstream or aggregate, not both"));
+        } else if (upstream.isEmpty() && aggregate.isEmpty()) {
+            problems.add(tree.problem(path + ".upstream", "required: a route needs either upstream or aggregate"));
+        }
         Map<String, UpstreamSpec> groups = new LinkedHashMap<>();
         r.path("upstreams").properties().forEach(g -> groups.put(g.getKey(),
                 upstream(tree, g.getValue(), path + ".upstreams." + g.getKey(), problems)));
+        if (aggregate.isPresent() && r.has("upstreams")) {
+            problems.add(tree.problem(path + ".upstreams", "named upstream groups need an upstream to stand beside;"
+                    + " an aggregate route has none"));
+        }
         return new RouteSpec(r.get("id").asText(), List.copyOf(paths),
                 strings(r.path("methods"), false), strings(r.path("hosts"), true),
                 Optional.ofNullable(r.get("strip_prefix")).map(JsonNode::asText), upstream,
-                Collections.unmodifiableMap(groups), List.copyOf(plugins(tree, r.path("plugins"), path + ".plugins", problems)));
+                Collections.unmodifiableMap(groups), aggregate,
+                List.copyOf(plugins(tree, r.path("plugins"), path + ".plugins", problems)));
+    }
+
+    private static AggregateSpec aggregate(SourceTree tree, JsonNode a, String path, List<PathPattern> routePaths,
+                                           List<Problem> problems) {
+        List<CallSpec> calls = new ArrayList<>();
+        Map<String, Integer> names = new HashMap<>();
+        JsonNode list = a.get("calls");
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode c = list.get(i);
+            String at = path + ".calls[" + i + "]";
+            String name = c.get("name").asText();
+            Integer prev = names.putIfAbsent(name, i);
+            if (prev != null) {
+                problems.add(tree.problem(at + ".name", "duplicate call name '" + name + "' (also calls[" + prev + "])"));
+            } else if (name.equals(ERRORS_KEY)) {
+                problems.add(tree.problem(at + ".name", "'" + ERRORS_KEY
+                        + "' is reserved: the merged response reports failed calls under it"));
+            }
+            UrlTemplate url = null;
+            try {
+                url = UrlTemplate.parse(c.get("url").asText());
+            } catch (IllegalArgumentException e) {
+                problems.add(tree.problem(at + ".url", "bad url: " + e.getMessage()));
+            }
+            if (url != null) {
+                for (String param : url.params()) {
+                    for (PathPattern p : routePaths) {
+                        if (!p.segments().contains(new PathPattern.Param(param))) {
+                            problems.add(tree.problem(at + ".url", "unknown path parameter '{" + param
+                                    + "}': path '" + p.text() + "' of this route does not declare it"));
+                            break;
+                        }
+                    }
+                }
+            }
+            int timeout = c.path("timeout_ms").asInt(DEFAULT_CALL_TIMEOUT_MS);
+            int connect = c.path("connect_timeout_ms").asInt(Math.min(timeout, DEFAULT_CONNECT_TIMEOUT_MS));
+            if (connect > timeout) {
+                problems.add(tree.problem(at + ".connect_timeout_ms", "must not exceed timeout_ms (" + timeout
+                        + "), which covers the whole call"));
+            }
+            calls.add(new CallSpec(name, url, c.path("method").asText("GET"), timeout, connect,
+                    c.path("required").asBoolean(false)));
+        }
+        return new AggregateSpec(List.copyOf(calls), a.path("max_body_bytes").asInt(DEFAULT_CALL_MAX_BODY_BYTES));
     }
 
     private static UpstreamSpec upstream(SourceTree tree, JsonNode up, String path, List<Problem> problems) {

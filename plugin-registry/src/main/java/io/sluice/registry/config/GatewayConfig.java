@@ -43,13 +43,39 @@ public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> rou
      * @param methods     upper-case methods; empty = any
      * @param hosts       lower-case host names (no port); empty = any
      * @param stripPrefix prefix removed from the path before proxying, or empty
-     * @param upstream    where to send requests: the {@code default} upstream group
+     * @param upstream    where to send requests: the {@code default} upstream group; empty for an aggregate route
      * @param upstreams   further named upstream groups a filter (canary) may choose instead
+     * @param aggregate   the calls an aggregate route fans out to instead of an upstream; present exactly when
+     *                    {@code upstream} is empty
      * @param plugins     the ordered chain
      */
     public record RouteSpec(String id, List<PathPattern> paths, List<String> methods, List<String> hosts,
-                            Optional<String> stripPrefix, UpstreamSpec upstream, Map<String, UpstreamSpec> upstreams,
+                            Optional<String> stripPrefix, Optional<UpstreamSpec> upstream,
+                            Map<String, UpstreamSpec> upstreams, Optional<AggregateSpec> aggregate,
                             List<PluginEntry> plugins) {
+    }
+
+    /**
+     * An aggregate route's fan-out: named calls made in parallel whose JSON responses are merged under their names.
+     *
+     * @param calls        the calls, in configured order (also the order of the merged body)
+     * @param maxBodyBytes largest response body accepted from one call
+     */
+    public record AggregateSpec(List<CallSpec> calls, int maxBodyBytes) {
+    }
+
+    /**
+     * One call of an aggregate route.
+     *
+     * @param name             key of its result in the merged body ({@code [a-z][a-z0-9_]*}, not {@code errors})
+     * @param url              where to send it; {@code {param}} placeholders take the route's path parameters
+     * @param method           request method (no body is sent)
+     * @param timeoutMs        the whole call: connect, request, response head and body
+     * @param connectTimeoutMs TCP connect timeout, at most {@code timeoutMs}
+     * @param required         whether this call failing fails the whole response
+     */
+    public record CallSpec(String name, UrlTemplate url, String method, int timeoutMs, int connectTimeoutMs,
+                           boolean required) {
     }
 
     /**

@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.Timer;
  *     <li>{@code sluice_upstream_seconds{route}}: time to the upstream's response head</li>
  *     <li>{@code sluice_filter_seconds{route, filter}}: time in each filter (both sides)</li>
  *     <li>{@code sluice_filter_errors_total{route, filter, phase}}: filter failures (on_error applied)</li>
+ *     <li>{@code sluice_aggregate_calls_seconds{route, call, outcome}}: each call of an aggregate route</li>
  * </ul>
  */
 public final class RouteMeters {
@@ -21,6 +22,7 @@ public final class RouteMeters {
     private final Timer[] byStatus = new Timer[600];
     private final Timer[] filterTimers;
     private volatile Timer upstream;
+    private final java.util.concurrent.ConcurrentHashMap<String, Timer> calls = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * @param route   route id ({@link Telemetry#NO_ROUTE} for requests that matched none)
@@ -87,5 +89,24 @@ public final class RouteMeters {
         Counter.builder("sluice.filter.errors").description("filter failures; the entry's on_error applied")
                 .tags("route", route, "filter", filters[index], "phase", phase)
                 .register(Telemetry.registry()).increment();
+    }
+
+    /**
+     * Records one call of an aggregate route.
+     *
+     * @param call    the call's name
+     * @param outcome {@code ok}, or why it failed ({@code gateway_timeout}, {@code cancelled}, ...)
+     * @param nanos   from the fan-out's start (or the call's send) to its end, or to when it was given up
+     */
+    public void aggregateCall(String call, String outcome, long nanos) {
+        String key = call + '|' + outcome;
+        Timer t = calls.get(key);
+        if (t == null) {
+            t = calls.computeIfAbsent(key, k -> Timer.builder("sluice.aggregate.calls")
+                    .description("calls of aggregate routes, by outcome")
+                    .tags("route", route, "call", call, "outcome", outcome)
+                    .serviceLevelObjectives(Telemetry.BUCKETS).register(Telemetry.registry()));
+        }
+        t.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 }

@@ -22,15 +22,21 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param groups         every group by name, {@code default} included
  * @param meters         the route's metrics
  * @param policies       the filters of the chain that govern upstream calls, in chain order
+ * @param aggregate      an aggregate route's fan-out (then {@code upstream} is {@link #AGGREGATE} and there are no
+ *                       groups); null for an ordinary route
  */
 record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest, boolean bufferResponse,
-                     Group upstream, Map<String, Group> groups, RouteMeters meters, UpstreamPolicy[] policies) {
+                     Group upstream, Map<String, Group> groups, RouteMeters meters, UpstreamPolicy[] policies,
+                     Aggregator aggregate) {
+
+    /** The upstream "group" of an aggregate route: no targets; what {@code Exchange.upstream()} names. */
+    static final Group AGGREGATE = new Group("aggregate", new Target[0], 0, 0, 0);
 
     CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest, boolean bufferResponse,
-                  Group upstream, Map<String, Group> groups, RouteMeters meters) {
+                  Group upstream, Map<String, Group> groups, RouteMeters meters, Aggregator aggregate) {
         this(spec, chain, bufferRequest, bufferResponse, upstream, groups, meters, java.util.Arrays.stream(chain)
                 .map(BoundFilter::filter).filter(f -> f instanceof UpstreamPolicy)
-                .map(f -> (UpstreamPolicy) f).toArray(UpstreamPolicy[]::new));
+                .map(f -> (UpstreamPolicy) f).toArray(UpstreamPolicy[]::new), aggregate);
     }
 
     /**

@@ -94,11 +94,16 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
             chain.addAll(bind(r.plugins(), "routes[" + i + "].plugins", catalog, problems, releases));
             CompiledRoute.BoundFilter[] filters = chain.toArray(CompiledRoute.BoundFilter[]::new);
             Map<String, CompiledRoute.Group> groups = new LinkedHashMap<>();
-            groups.put(DEFAULT_GROUP, group(DEFAULT_GROUP, r.upstream(), client, pools));
+            Aggregator aggregate = r.aggregate().map(a -> Aggregator.create(a, client, pools)).orElse(null);
+            r.upstream().ifPresent(u -> groups.put(DEFAULT_GROUP, group(DEFAULT_GROUP, u, client, pools)));
             r.upstreams().forEach((name, spec) -> groups.put(name, group(name, spec, client, pools)));
             for (CompiledRoute.BoundFilter f : filters) {
                 for (String wanted : f.filter().upstreams()) {
-                    if (!groups.containsKey(wanted)) {
+                    if (aggregate != null) {
+                        problems.add(new Problem(f.path() + ".config", 0, "plugin '" + f.name()
+                                + "' sends traffic to upstream group '" + wanted + "' but route '" + r.id()
+                                + "' is an aggregate route, which has no upstream groups"));
+                    } else if (!groups.containsKey(wanted)) {
                         problems.add(new Problem(f.path() + ".config", 0, "plugin '" + f.name()
                                 + "' sends traffic to upstream group '" + wanted + "' but route '" + r.id()
                                 + "' has none; add it under routes[" + i + "].upstreams"));
@@ -108,8 +113,9 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
             CompiledRoute compiled = new CompiledRoute(r, filters,
                     chain.stream().anyMatch(f -> f.filter().needsRequestBody()),
                     chain.stream().anyMatch(f -> f.filter().needsResponseBody()),
-                    groups.get(DEFAULT_GROUP), Map.copyOf(groups),
-                    new RouteMeters(r.id(), chain.stream().map(CompiledRoute.BoundFilter::name).toArray(String[]::new)));
+                    aggregate != null ? CompiledRoute.AGGREGATE : groups.get(DEFAULT_GROUP), Map.copyOf(groups),
+                    new RouteMeters(r.id(), chain.stream().map(CompiledRoute.BoundFilter::name).toArray(String[]::new)),
+                    aggregate);
             for (int p = 0; p < r.paths().size(); p++) {
                 PathPattern pattern = r.paths().get(p);
                 try {

@@ -195,6 +195,10 @@ public final class ProxyHandler implements Handler {
                 finish(res, ex, route, run.index, r);
                 return;
             }
+            if (route.aggregate() != null) {
+                aggregate(res, ex, route);
+                return;
+            }
             RequestBody upstreamBody;
             if (ex.bodyReplaced || body != null) {
                 upstreamBody = new RequestBody.Buffered(ex.body, ex.body.length);
@@ -242,6 +246,26 @@ public final class ProxyHandler implements Handler {
             }
             res.headers().clear();   // drop the upstream's head, it will not be sent
             send(res, Outcome.error(502, "bad_gateway", "upstream response broke off: " + e.getMessage()));
+        }
+    }
+
+    /**
+     * An aggregate route in place of the upstream call: the fan-out's merged JSON (or its error, when a required
+     * call failed) goes through the response side of the chain like an upstream's buffered response.
+     */
+    private void aggregate(ServerResponse res, ProxyExchange ex, CompiledRoute route) throws IOException {
+        switch (route.aggregate().run(ex, gateway.client(), route.policies(), route.meters())) {
+            case Aggregator.Failed f -> {
+                ex.error = f.refused() ? "upstream_refused" : f.timedOut() ? "upstream_timeout" : "upstream_error";
+                finish(res, ex, route, route.chain().length, f.response());
+            }
+            case Aggregator.Merged m -> {
+                Headers headers = new Headers();
+                headers.set("Content-Type", "application/json");
+                ex.response = new ProxyExchange.ProxyResponse(200, headers, m.body(), null);
+                runResponseSide(route, ex, route.chain().length - 1);
+                write(res, ex);
+            }
         }
     }
 

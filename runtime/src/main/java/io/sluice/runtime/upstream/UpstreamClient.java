@@ -77,6 +77,13 @@ public final class UpstreamClient implements AutoCloseable {
                                  int readTimeoutMs) throws UpstreamException, ClientBodyException {
         boolean fresh = false;
         while (true) {
+            if (Thread.currentThread().isInterrupted()) {
+                // an abandoned call (aggregate routes interrupt late calls): its socket was closed by the interrupt,
+                // which looks like a stale connection; never send it again. A loopback connect and write do not
+                // block, so they would not notice the interrupt themselves.
+                throw new UpstreamException(UpstreamException.Kind.UNAVAILABLE,
+                        "call to " + pool.authority() + " cancelled");
+            }
             HttpConnection conn = pool.acquire(connectTimeoutMs, fresh);
             boolean reused = conn.requests > 0;
             try {
