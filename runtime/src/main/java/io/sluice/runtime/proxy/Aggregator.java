@@ -13,7 +13,9 @@ import io.sluice.registry.config.ConfigParser;
 import io.sluice.registry.config.GatewayConfig.AggregateSpec;
 import io.sluice.registry.config.GatewayConfig.CallSpec;
 import io.sluice.registry.config.UrlTemplate;
+import io.opentelemetry.api.trace.Span;
 import io.sluice.runtime.observe.RouteMeters;
+import io.sluice.runtime.observe.Tracing;
 import io.sluice.runtime.upstream.ConnectionPool;
 import io.sluice.runtime.upstream.RequestBody;
 import io.sluice.runtime.upstream.UpstreamClient;
@@ -127,6 +129,8 @@ final class Aggregator {
         volatile CallResult result;   // set by its thread, or by the handler when it gives up on the call
         Outcome.Respond refusal;
         long nanos;
+        /** The call's span, when the request is traced; ended by whoever settles the call. */
+        Span span;
 
         Pending(int index, Call call, UpstreamPolicy.Attempt[] tickets, long deadline) {
             this.index = index;
@@ -143,9 +147,12 @@ final class Aggregator {
      * @param client   the upstream client
      * @param policies the route's upstream policies
      * @param meters   the route's meters
+     * @param tracing  spans: one CLIENT span per call (whose context is the call's traceparent) when the request
+     *                 is traced
      * @return the merged body or the failure
      */
-    Result run(ProxyExchange ex, UpstreamClient client, UpstreamPolicy[] policies, RouteMeters meters) {
+    Result run(ProxyExchange ex, UpstreamClient client, UpstreamPolicy[] policies, RouteMeters meters,
+               Tracing tracing) {
         long start = System.nanoTime();
         Headers headers = forwarded(ex.request().headers());
         Pending[] pending = new Pending[calls.length];
@@ -179,9 +186,16 @@ final class Aggregator {
                 continue;
             }
             String target = call.spec().url().expand(ex.route().params());
+            Headers sent = headers;
+            if (ex.span != null) {
+                sent = new Headers(headers);   // each call has its own span, so its own traceparent
+                p.span = tracing.startUpstream(ex.span, call.spec().method(), call.origin() + target, 1, sent);
+                p.span.setAttribute("sluice.call", call.spec().name());
+            }
             running++;
+            Headers callHeaders = sent;
             p.thread = Thread.ofVirtual().name("sluice-aggregate-" + call.spec().name())
-                    .start(() -> call(p, client, target, headers, done));
+                    .start(() -> call(p, client, target, callHeaders, done));
         }
         // fan-in: take results as they come; at each deadline abandon the calls that are late
         while (running > 0 && failedRequired == null) {
@@ -215,6 +229,7 @@ final class Aggregator {
                     }
                     p.result = new CallResult(Kind.GATEWAY_TIMEOUT, null, "call '" + p.call.spec().name()
                             + "' did not complete within " + p.call.spec().timeoutMs() + " ms", 504);
+                    endSpan(p);
                     p.thread.interrupt();
                     running--;
                     if (p.call.spec().required()) {
@@ -232,6 +247,7 @@ final class Aggregator {
                     t.abandoned();
                 }
                 p.result = new CallResult(Kind.CANCELLED, null, "cancelled", 0);
+                endSpan(p);
                 p.thread.interrupt();
             }
         }
@@ -283,7 +299,20 @@ final class Aggregator {
         }
         p.nanos = nanos;
         p.result = result;
+        endSpan(p);
         done.add(p);
+    }
+
+    /** Ends a settled call's span with its result. */
+    private static void endSpan(Pending p) {
+        if (p.span == null) {
+            return;
+        }
+        CallResult r = p.result;
+        switch (r.kind()) {
+            case OK, UPSTREAM_STATUS -> Tracing.answered(p.span, r.status());
+            default -> Tracing.failed(p.span, r.kind().code);
+        }
     }
 
     private CallResult read(CallSpec spec, UpstreamResponse up) throws IOException {

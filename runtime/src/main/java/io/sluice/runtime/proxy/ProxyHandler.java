@@ -254,7 +254,8 @@ public final class ProxyHandler implements Handler {
      * call failed) goes through the response side of the chain like an upstream's buffered response.
      */
     private void aggregate(ServerResponse res, ProxyExchange ex, CompiledRoute route) throws IOException {
-        switch (route.aggregate().run(ex, gateway.client(), route.policies(), route.meters())) {
+        switch (route.aggregate().run(ex, gateway.client(), route.policies(), route.meters(),
+                gateway.tracing())) {
             case Aggregator.Failed f -> {
                 ex.error = f.refused() ? "upstream_refused" : f.timedOut() ? "upstream_timeout" : "upstream_error";
                 finish(res, ex, route, route.chain().length, f.response());

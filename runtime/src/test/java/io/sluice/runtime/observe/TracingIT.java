@@ -68,6 +68,12 @@ class TracingIT {
                     upstream: {targets: [{url: "%1$s"}]}
                     plugins:
                       - {name: test-fail}
+                  - id: agg
+                    paths: ["/agg"]
+                    aggregate:
+                      calls:
+                        - {name: a, url: "%1$s/a"}
+                        - {name: b, url: "%1$s/b"}
                   - id: down
                     paths: ["/down"]
                     upstream: {targets: [{url: "http://127.0.0.1:%2$d"}], connect_timeout_ms: 500}
@@ -203,6 +209,25 @@ class TracingIT {
         assertEquals(StatusCode.ERROR, client.getStatus().getStatusCode());
         assertEquals("upstream_error", attr(client, "error.type", String.class));
         assertEquals("upstream_error", attr(named(trace, "GET down"), "error.type", String.class));
+    }
+
+    @Test
+    void eachCallOfAnAggregateRouteHasItsOwnSpanAndTraceparent() throws Exception {
+        int before = up.count();
+        assertEquals(200, get("/agg", "traceparent: 00-" + TRACE + "-" + PARENT + "-01").status());
+        List<SpanData> trace = trace(s -> TRACE.equals(s.getTraceId()));
+        SpanData server = named(trace, "GET agg");
+        List<SpanData> calls = trace.stream().filter(s -> s.getKind() == SpanKind.CLIENT).toList();
+        assertEquals(2, calls.size(), trace.toString());
+        java.util.Set<String> sent = new java.util.HashSet<>();
+        up.all().subList(before, up.count()).forEach(r -> sent.add(r.header("traceparent")));
+        for (SpanData c : calls) {
+            assertEquals(server.getSpanId(), c.getParentSpanId());
+            // the echo upstream answers text, not JSON: the call is a bad_response
+            assertEquals("bad_response", attr(c, "error.type", String.class));
+            assertTrue(sent.contains("00-" + TRACE + "-" + c.getSpanId() + "-01"),
+                    "call " + attr(c, "sluice.call", String.class) + " sent its own span as parent: " + sent);
+        }
     }
 
     @Test
