@@ -147,6 +147,12 @@ for _ in $(seq 1 50); do   # the sender's last batches leave (linger, acks): wai
     [ $(( $(kafka sent) + $(kafka spilled) + $(kafka dropped) )) -ge "$chain_ok" ] && break
     sleep 0.2
 done
+# where the chain's time goes: mean wall time per filter on the untraced node (sluice_filter_seconds)
+curl -fs "http://127.0.0.1:$ADMIN_PORT/metrics" > "$OUT/metrics-untraced.txt"
+filters=$(awk '/^sluice_filter_seconds_(sum|count)\{/ && /route="chain"/ {
+        match($0, /filter="[^"]*"/); f = substr($0, RSTART + 8, RLENGTH - 9)
+        if ($0 ~ /_sum\{/) sum[f] += $2; else cnt[f] += $2 }
+    END { for (f in sum) if (cnt[f] > 0) printf "%s %.1f us  ", f, sum[f] / cnt[f] * 1e6 }' "$OUT/metrics-untraced.txt")
 spans_posted=$(grep -c 'POST /v1/traces' "$OUT/nginx-otlp/logs/access.log" 2>/dev/null || echo 0)
 col() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$OUT/runs.txt" | median; }
 P=$(col plain 2); C=$(col chain 2); PT=$(col plain-traced 2); CT=$(col chain-traced 2)
@@ -159,6 +165,7 @@ P=$(col plain 2); C=$(col chain 2); PT=$(col plain-traced 2); CT=$(col chain-tra
     echo "per round chain/no-plugin: $(awk '$1=="plain" {p=$2} $1=="chain" {printf "%.3f ", $2/p}' "$OUT/runs.txt")"
     for t in $TARGETS; do echo "$t: p50/p99 ms $(col "$t" 3)/$(col "$t" 4)  CPU us/request of Sluice $(col "$t" 5)"; done
     echo "failed responses (non-2xx/3xx + socket errors) in the measured runs: $(awk '{n+=$6} END {print n+0}' "$OUT/runs.txt")"
+    echo "mean wall time per filter on the chain route (untraced node, warm-up included): $filters"
     echo "OTLP export POSTs received by the sink: $spans_posted"
     echo "access records (both nodes): chain requests answered 200: $chain_ok  records sent $(kafka sent)  spilled $(kafka spilled)  dropped $(kafka dropped)"
 } | tee "$OUT/summary.txt"
