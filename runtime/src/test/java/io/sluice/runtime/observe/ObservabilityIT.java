@@ -10,7 +10,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -34,9 +33,7 @@ class ObservabilityIT {
     @BeforeAll
     static void start() throws Exception {
         up = EchoUpstream.start("up");
-        try (ServerSocket s = new ServerSocket(0)) {
-            deadPort = s.getLocalPort();   // closed again: connecting is refused
-        }
+        deadPort = Gateways.refusedPort();
         gw = Gateways.start("""
                 routes:
                   - id: obs

@@ -19,7 +19,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -47,9 +46,7 @@ class TracingIT {
     @BeforeAll
     static void start() throws Exception {
         up = EchoUpstream.start("up");
-        try (ServerSocket s = new ServerSocket(0)) {
-            deadPort = s.getLocalPort();   // closed again: connecting is refused
-        }
+        deadPort = Gateways.refusedPort();
         spans = InMemorySpanExporter.create();
         OpenTelemetrySdk sdk = OpenTelemetrySdk.builder()
                 .setTracerProvider(SdkTracerProvider.builder().addSpanProcessor(SimpleSpanProcessor.create(spans))

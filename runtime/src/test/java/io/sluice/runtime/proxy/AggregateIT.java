@@ -13,7 +13,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.net.ServerSocket;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -68,9 +67,7 @@ class AggregateIT {
                     .put("connection", req.connection()).toString()));
         });
         other = RawUpstream.start((req, n) -> RawUpstream.Reply.keep(json(200, "{\"other\":true}")));
-        try (ServerSocket s = new ServerSocket(0)) {
-            deadPort = s.getLocalPort();   // closed again: connections to it are refused
-        }
+        deadPort = Gateways.refusedPort();
         String svc = services.url();
         gw = Gateways.start("""
                 consumers:

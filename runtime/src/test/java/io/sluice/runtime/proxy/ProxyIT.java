@@ -8,7 +8,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -37,9 +36,7 @@ class ProxyIT {
         me = EchoUpstream.start("me");
         wild = EchoUpstream.start("wild");
         api = EchoUpstream.start("api-host");
-        try (ServerSocket s = new ServerSocket(0)) {
-            deadPort = s.getLocalPort();   // closed again: connections are refused
-        }
+        deadPort = Gateways.refusedPort();
         gw = Gateways.start("""
                 routes:
                   - id: wild

@@ -53,6 +53,17 @@ public final class Gateways {
         return new ConfigParser(FilterCatalog.builtins()).parse(yaml);
     }
 
+    /**
+     * A loopback port nothing listens on: it was free, and is closed again, so connecting to it is refused.
+     *
+     * @return the port
+     */
+    public static int refusedPort() throws java.io.IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
     /** A one-route config. */
     public static String route(String id, String path, String upstreamUrl) {
         return """
