@@ -325,6 +325,16 @@ public final class ProxyHandler implements Handler {
                     continue;
                 }
                 throw e;
+            } catch (ClientBodyException | RuntimeException e) {
+                // the client's body broke off while it was streamed: no verdict on the upstream, but the policies'
+                // tickets must be given back (a bulkhead place would leak)
+                for (UpstreamPolicy.Attempt t : tickets) {
+                    t.abandoned();
+                }
+                if (span != null) {
+                    Tracing.failed(span, "aborted");
+                }
+                throw e;
             }
             ex.upstreamNanos = System.nanoTime() - sent;
             if (span != null) {

@@ -80,6 +80,12 @@ class CircuitBreakerIT {
                   - id: other
                     paths: ["/other/**"]
                     upstream: {targets: [{url: "%2$s"}]}
+                  - id: streamed
+                    paths: ["/streamed/**"]
+                    upstream: {targets: [{url: "%2$s"}]}
+                    plugins:
+                      - name: circuit-breaker
+                        config: {max_concurrent: 1, minimum_calls: 100, window: 100}
                 """.formatted(flaky.url(), healthy.url()));
     }
 
@@ -175,6 +181,27 @@ class CircuitBreakerIT {
         } finally {
             mode = Mode.OK;
         }
+    }
+
+    @Test
+    void aClientBodyBrokenOffWhileStreamedGivesItsBulkheadPlaceBack() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            // more than the gateway reads before calling the upstream (64 KiB): the rest is streamed, and breaks off
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.proxyPort())) {
+                java.io.OutputStream o = s.getOutputStream();
+                o.write("POST /streamed/x HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n".getBytes());
+                o.write(new byte[100_000]);
+                o.flush();
+            }
+        }
+        // the bulkhead has one place: had a broken-off request kept it, every later request would be refused
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        RawHttp.Response r;
+        do {
+            r = send("GET", "/streamed/y", "");
+        } while (r.status() != 200 && System.nanoTime() < end);
+        assertEquals(200, r.status(), r.text());
+        assertEquals(200, send("GET", "/streamed/z", "").status());
     }
 
     @Test
