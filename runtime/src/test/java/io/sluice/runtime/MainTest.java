@@ -204,6 +204,20 @@ class MainTest {
     }
 
     @Test
+    void misconfiguredTracingStopsTheStartWithAMessage() {
+        System.setProperty("otel.traces.exporter", "bogus");
+        try {
+            Run r = run("start", "--data-dir", dir.resolve("otel").toString(), "--proxy-port", "0",
+                    "--admin-port", "0");
+            assertEquals(1, r.code());
+            assertTrue(r.err().contains("sluice: cannot start: OpenTelemetry tracing is misconfigured:"), r.err());
+            assertTrue(r.err().contains("bogus"), r.err());
+        } finally {
+            System.clearProperty("otel.traces.exporter");
+        }
+    }
+
+    @Test
     void rolesNeedingPostgresSaySo() {
         Run r = run("start", "--role", "data-plane", "--proxy-port", "0", "--admin-port", "0",
                 "--data-dir", dir.resolve("dp").toString());

@@ -37,7 +37,8 @@ public final class JsonLogFormatter extends Formatter {
             g.writeStringField("time", Instant.ofEpochMilli(r.getMillis()).toString());
             g.writeStringField("level", level(r.getLevel()));
             g.writeStringField("logger", r.getLoggerName());
-            g.writeStringField("thread", Thread.currentThread().getName());
+            String thread = Thread.currentThread().getName();   // handlers format on the logging thread
+            g.writeStringField("thread", thread.isEmpty() ? "#" + r.getLongThreadID() : thread);   // virtual: no name
             g.writeStringField("message", formatMessage(r));
             SpanContext span = Span.current().getSpanContext();
             if (span.isValid()) {

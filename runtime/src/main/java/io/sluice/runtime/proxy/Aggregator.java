@@ -413,27 +413,25 @@ final class Aggregator {
     }
 
     private static String refusalCode(Outcome.Respond refusal) {
+        return refusalField(refusal, "error", "upstream_refused");
+    }
+
+    private static String refusalMessage(Outcome.Respond refusal, Call call) {
+        return refusalField(refusal, "message",
+                "a policy refused the call to " + call.origin() + " (status " + refusal.status() + ")");
+    }
+
+    /** A text field of a policy's refusal body (the contract's error shape), or the fallback when it has none. */
+    private static String refusalField(Outcome.Respond refusal, String field, String fallback) {
         try {
             JsonNode n = MAPPER.readTree(refusal.body());
-            if (n != null && n.path("error").isTextual()) {
-                return n.path("error").asText();
+            if (n != null && n.path(field).isTextual()) {
+                return n.path(field).asText();
             }
         } catch (IOException e) {
             // a custom fallback body that is not JSON
         }
-        return "upstream_refused";
-    }
-
-    private static String refusalMessage(Outcome.Respond refusal, Call call) {
-        try {
-            JsonNode n = MAPPER.readTree(refusal.body());
-            if (n != null && n.path("message").isTextual()) {
-                return n.path("message").asText();
-            }
-        } catch (IOException e) {
-            // not JSON
-        }
-        return "a policy refused the call to " + call.origin() + " (status " + refusal.status() + ")";
+        return fallback;
     }
 
     /** The request headers after the request side of the chain, minus what a body-less JSON call must not carry. */

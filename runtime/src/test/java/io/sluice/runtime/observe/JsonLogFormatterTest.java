@@ -62,6 +62,16 @@ class JsonLogFormatterTest {
     }
 
     @Test
+    void anUnnamedVirtualThreadIsNamedByItsId() throws Exception {
+        // request threads are unnamed virtual threads: a record logged on one names it by its id
+        String[] line = new String[1];
+        Thread t = Thread.ofVirtual().unstarted(() -> line[0] = formatter.format(record(Level.INFO, "request")));
+        t.start();
+        t.join();
+        assertEquals("#" + t.threadId(), JSON.readTree(line[0]).get("thread").asText());
+    }
+
+    @Test
     void levelsAreNamedAsLogPipelinesExpect() {
         assertEquals("ERROR", JsonLogFormatter.level(Level.SEVERE));
         assertEquals("WARN", JsonLogFormatter.level(Level.WARNING));
