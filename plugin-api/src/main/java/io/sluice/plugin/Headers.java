@@ -11,6 +11,11 @@ import java.util.function.BiConsumer;
 /**
  * A mutable, ordered, case-insensitive HTTP header multimap. One instance belongs to one request or response;
  * it is not thread-safe. Names keep the spelling they were added with.
+ *
+ * <p>Every name is an HTTP token and every value is free of CR, LF, NUL and other control characters (HTAB
+ * aside) and of characters above U+00FF (RFC 9110 §5.1, §5.5), checked when added: a filter cannot split a
+ * request or a response by putting a line break into a header. Leading and trailing spaces and tabs of a value
+ * are dropped, as RFC 9110 §5.5 says they are not part of it.
  */
 public final class Headers {
     // flat [name0, value0, name1, value1, ...]: headers are few, a scan beats hashing and allocates nothing
@@ -106,8 +111,11 @@ public final class Headers {
      * @param name  header name
      * @param value header value
      * @return this
+     * @throws IllegalArgumentException when the name is not a token or the value carries a forbidden character
      */
     public Headers add(String name, String value) {
+        checkName(name);
+        value = checkValue(name, value);
         if (size == kv.length) {
             kv = Arrays.copyOf(kv, kv.length * 2);
         }
@@ -209,5 +217,72 @@ public final class Headers {
         StringBuilder b = new StringBuilder("{");
         forEach((n, v) -> b.append(b.length() > 1 ? ", " : "").append(n).append('=').append(v));
         return b.append('}').toString();
+    }
+
+    private static final boolean[] TOKEN = new boolean[128];
+
+    static {
+        for (int c = '0'; c <= '9'; c++) {
+            TOKEN[c] = true;
+        }
+        for (int c = 'a'; c <= 'z'; c++) {
+            TOKEN[c] = true;
+            TOKEN[c - 32] = true;
+        }
+        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+            TOKEN[c] = true;
+        }
+    }
+
+    private static void checkName(String name) {
+        if (name == null || name.isEmpty()) {
+            throw new IllegalArgumentException("a header name must not be empty");
+        }
+        for (int i = 0, n = name.length(); i < n; i++) {
+            char c = name.charAt(i);
+            if (c >= 128 || !TOKEN[c]) {
+                throw new IllegalArgumentException("header name '" + printable(name)
+                        + "' is not a token (RFC 9110 §5.1)");
+            }
+        }
+    }
+
+    private static String checkValue(String name, String value) {
+        if (value == null) {
+            throw new IllegalArgumentException("header '" + name + "' must have a value");
+        }
+        int n = value.length();
+        for (int i = 0; i < n; i++) {
+            char c = value.charAt(i);
+            if (c < 0x20 && c != '\t' || c == 0x7f || c > 0xff) {
+                throw new IllegalArgumentException("the value of header '" + name + "' carries a forbidden character"
+                        + " (U+" + String.format("%04X", (int) c) + "): no CR, LF, NUL or other control characters");
+            }
+        }
+        if (n > 0 && (isBlank(value.charAt(0)) || isBlank(value.charAt(n - 1)))) {
+            int s = 0;
+            int e = n;
+            while (s < e && isBlank(value.charAt(s))) {
+                s++;
+            }
+            while (e > s && isBlank(value.charAt(e - 1))) {
+                e--;
+            }
+            return value.substring(s, e);
+        }
+        return value;
+    }
+
+    private static boolean isBlank(char c) {
+        return c == ' ' || c == '\t';
+    }
+
+    private static String printable(String s) {
+        StringBuilder b = new StringBuilder(Math.min(s.length(), 64));
+        for (int i = 0; i < s.length() && i < 64; i++) {
+            char c = s.charAt(i);
+            b.append(c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        return b.toString();
     }
 }

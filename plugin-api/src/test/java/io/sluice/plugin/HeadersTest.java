@@ -51,4 +51,34 @@ class HeadersTest {
         assertThrows(IllegalArgumentException.class, () -> new FilterDescriptor("ok", "1.0", "{}", ""));
         assertEquals("ok-name", new FilterDescriptor("ok-name", "1.0.0-rc.1", "{}", "").name());
     }
+
+    @Test
+    void refusesLineBreaksNulAndControlCharactersInValues() {
+        Headers h = new Headers();
+        for (String bad : new String[] {"en\r\nSet-Cookie: session=attacker", "a\nb", "a\rb", "a\u0000b", "\u0007",
+                "a\u007fb", "caf\u00e9\u2603", "x\r\n\r\n<html>"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> h.set("X-Lang", bad), bad);
+            assertTrue(e.getMessage().contains("X-Lang"), e.getMessage());
+        }
+        assertEquals(0, h.size(), "nothing refused was added");
+        h.set("X-Ok", "tab\there, latin-1 caf\u00e9");
+        assertEquals("tab\there, latin-1 caf\u00e9", h.firstOrNull("x-ok"));
+    }
+
+    @Test
+    void refusesNamesThatAreNotTokens() {
+        Headers h = new Headers();
+        for (String bad : new String[] {"", "X Lang", "X-Lang:", "X-\r\nInjected", "(x)", "X-\u00e9", "a/b", "a\u0000"}) {
+            assertThrows(IllegalArgumentException.class, () -> h.add(bad, "v"), bad);
+        }
+        assertThrows(IllegalArgumentException.class, () -> Headers.of("X-A", null));
+        assertEquals(0, h.size());
+    }
+
+    @Test
+    void dropsSurroundingWhitespaceOfValues() {
+        Headers h = Headers.of("A", "  v 1\t", "B", " ");
+        assertEquals("v 1", h.firstOrNull("a"));
+        assertEquals("", h.firstOrNull("b"));
+    }
 }

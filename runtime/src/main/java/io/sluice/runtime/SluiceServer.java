@@ -8,6 +8,7 @@ import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http1.Http1Config;
+import io.sluice.runtime.edge.EdgeConnections;
 import io.sluice.runtime.observe.Telemetry;
 import io.sluice.runtime.proxy.Gateway;
 import io.sluice.runtime.proxy.ProtocolErrors;
@@ -33,10 +34,20 @@ public final class SluiceServer implements AutoCloseable {
 
     private final boolean proxy;
 
-    private SluiceServer(Gateway gateway, WebServer server, boolean proxy) {
+    private final EdgeConnections edge;
+
+    private SluiceServer(Gateway gateway, WebServer server, boolean proxy, EdgeConnections edge) {
         this.gateway = gateway;
         this.server = server;
         this.proxy = proxy;
+        this.edge = edge;
+    }
+
+    /**
+     * @return the proxy listener's connections (limits and counters), if this node proxies
+     */
+    public Optional<EdgeConnections> connections() {
+        return Optional.ofNullable(edge);
     }
 
     /**
@@ -102,13 +113,21 @@ public final class SluiceServer implements AutoCloseable {
                 // Helidon checks Host with a regular expression per request (3% of CPU in a profile); the
                 // proxy handler checks it with a character scan instead (ProxyHandler.hostOf)
                 .validateRequestHostHeader(false)
-                .validatePath(true)
+                // paths are checked (and canonicalised) by the proxy handler: one rule set, one error code, bad_path
+                .validatePath(false)
+                // the last guard: no header with CR, LF or NUL leaves, whatever path built the response
+                .validateResponseHeaders(true)
                 .build();
         WebServerConfig.Builder b = WebServer.builder()
-                .addProtocol(http1)
                 .shutdownGracePeriod(Duration.ofSeconds(5));
+        EdgeConnections edge = null;
         if (listeners.proxy()) {
-            b.host(listeners.proxyHost())
+            // the proxy listener's only connection kind: Helidon's HTTP/1.1 with a strict reader, watched for
+            // slow and greedy clients
+            edge = new EdgeConnections(http1, () -> gateway.current().edge());
+            b.protocolsDiscoverServices(false)
+                    .addConnectionSelector(edge)
+                    .host(listeners.proxyHost())
                     .port(listeners.proxyPort())
                     .directHandlers(ProtocolErrors.handlers())
                     .errorHandling(ErrorHandling.builder().includeEntity(true).build())
@@ -117,10 +136,11 @@ public final class SluiceServer implements AutoCloseable {
                             .maxPayloadSize(MAX_ADMIN_BODY_BYTES)
                             .routing(admin));
         } else {
-            b.host(listeners.adminHost()).port(listeners.adminPort()).maxPayloadSize(MAX_ADMIN_BODY_BYTES)
+            b.addProtocol(http1)
+                    .host(listeners.adminHost()).port(listeners.adminPort()).maxPayloadSize(MAX_ADMIN_BODY_BYTES)
                     .routing(admin);
         }
-        return new SluiceServer(gateway, b.build().start(), listeners.proxy());
+        return new SluiceServer(gateway, b.build().start(), listeners.proxy(), edge);
     }
 
     /**
@@ -147,6 +167,9 @@ public final class SluiceServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop();
+        if (edge != null) {
+            edge.close();
+        }
         gateway.close();
     }
 }

@@ -1,5 +1,7 @@
 package io.sluice.builtin.ip_restriction;
 
+import io.sluice.plugin.IpLiteral;
+import io.sluice.plugin.IpRanges;
 import io.sluice.plugin.Exchange;
 import io.sluice.plugin.Filter;
 import io.sluice.plugin.Outcome;

@@ -101,10 +101,39 @@ public final class ConfigParser {
         }
         checkConflicts(tree, routes, problems);
         List<ConsumerSpec> consumers = consumers(tree, root.path("consumers"), problems);
+        GatewayConfig.Settings settings = settings(tree, root.path("settings"), problems);
         if (!problems.isEmpty()) {
             throw sorted(problems);
         }
-        return new GatewayConfig(List.copyOf(globals), List.copyOf(routes), consumers);
+        return new GatewayConfig(List.copyOf(globals), List.copyOf(routes), consumers, settings);
+    }
+
+    /** The edge settings; the document schema has checked their shape and ranges. */
+    private static GatewayConfig.Settings settings(SourceTree tree, JsonNode s, List<Problem> problems) {
+        GatewayConfig.Settings d = GatewayConfig.Settings.DEFAULTS;
+        if (s.isMissingNode()) {
+            return d;
+        }
+        List<String> proxies = strings(s.path("trusted_proxies"), false);
+        for (int i = 0; i < proxies.size(); i++) {
+            try {
+                io.sluice.plugin.IpRanges.parse("trusted_proxies[" + i + "]", List.of(proxies.get(i)));
+            } catch (IllegalArgumentException e) {
+                String m = e.getMessage();
+                problems.add(tree.problem("settings.trusted_proxies[" + i + "]",
+                        m.substring(m.indexOf(": ") + 2)));
+            }
+        }
+        JsonNode paths = s.path("paths");
+        JsonNode clients = s.path("clients");
+        return new GatewayConfig.Settings(List.copyOf(proxies),
+                paths.path("escaped_slashes").asText("reject").equals("keep"),
+                paths.path("semicolons").asText("reject").equals("keep"),
+                clients.path("header_timeout_ms").asInt(d.headerTimeoutMs()),
+                clients.path("body_idle_timeout_ms").asInt(d.bodyIdleTimeoutMs()),
+                clients.path("keepalive_timeout_ms").asInt(d.keepaliveTimeoutMs()),
+                clients.path("max_connections").asInt(d.maxConnections()),
+                clients.path("max_connections_per_address").asInt(d.maxConnectionsPerAddress()));
     }
 
     private static List<ConsumerSpec> consumers(SourceTree tree, JsonNode list, List<Problem> problems) {

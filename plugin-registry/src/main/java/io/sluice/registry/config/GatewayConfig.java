@@ -12,11 +12,46 @@ import java.util.Optional;
  * @param globalPlugins run on every route before the route's own plugins
  * @param routes        the routes
  * @param consumers     API consumers and their (hashed) credentials
+ * @param settings      edge settings of every node (trusted proxies, path rules, client limits)
  */
-public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> routes, List<ConsumerSpec> consumers) {
+public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> routes, List<ConsumerSpec> consumers,
+                            Settings settings) {
 
     /** An empty config: no routes. */
-    public static final GatewayConfig EMPTY = new GatewayConfig(List.of(), List.of(), List.of());
+    public static final GatewayConfig EMPTY = new GatewayConfig(List.of(), List.of(), List.of(), Settings.DEFAULTS);
+
+    /**
+     * A config with the default settings.
+     *
+     * @param globalPlugins run on every route before the route's own plugins
+     * @param routes        the routes
+     * @param consumers     API consumers and their (hashed) credentials
+     */
+    public GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> routes, List<ConsumerSpec> consumers) {
+        this(globalPlugins, routes, consumers, Settings.DEFAULTS);
+    }
+
+    /**
+     * Edge settings of every gateway node: whom to believe about the client's address, how paths are
+     * canonicalised, and how long and how many connections a client may hold.
+     *
+     * @param trustedProxies           CIDR blocks (or single addresses) of proxies whose X-Forwarded-For /
+     *                                 Forwarded headers are believed; empty: none
+     * @param keepEscapedSlashes       {@code %2F} in a path is kept encoded (true) or refused with 400 (false)
+     * @param allowSemicolons          raw {@code ;} in a path is kept (true) or refused with 400 (false)
+     * @param headerTimeoutMs          time allowed to receive a request head, from its first byte
+     * @param bodyIdleTimeoutMs        longest wait for the next byte of a request body
+     * @param keepaliveTimeoutMs       longest idle time of a connection between requests
+     * @param maxConnections           client connections open at once, in total
+     * @param maxConnectionsPerAddress client connections open at once from one address (trusted proxies exempt)
+     */
+    public record Settings(List<String> trustedProxies, boolean keepEscapedSlashes, boolean allowSemicolons,
+                           int headerTimeoutMs, int bodyIdleTimeoutMs, int keepaliveTimeoutMs, int maxConnections,
+                           int maxConnectionsPerAddress) {
+        /** The defaults: no trusted proxy, strict paths, nginx-like client timeouts. */
+        public static final Settings DEFAULTS = new Settings(List.of(), false, false, 10_000, 30_000, 60_000,
+                10_000, 256);
+    }
 
     /**
      * An API consumer: a client application the gateway knows.

@@ -36,10 +36,11 @@ import java.util.Set;
  * @param consumers the registry consumers, for auth filters
  * @param releases  what to run once no request runs on this snapshot any more (unloading unused plugin jars)
  * @param inflight  requests running on this snapshot
+ * @param edge      the edge settings, compiled (paths, trusted proxies, client limits)
  */
 public record ConfigSnapshot(long version, GatewayConfig config, Router<CompiledRoute> router,
                              Set<ConnectionPool> pools, Consumers consumers, List<Runnable> releases,
-                             Inflight inflight) {
+                             Inflight inflight, io.sluice.runtime.edge.EdgePolicy edge) {
     /** The name of a route's {@code upstream}, as filters choose it. */
     public static final String DEFAULT_GROUP = "default";
 
@@ -129,7 +130,10 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
             throw new ConfigException(problems);
         }
         return new ConfigSnapshot(version, config, router.build(), Set.copyOf(pools),
-                ConsumerDirectory.of(config.consumers()), List.copyOf(releases), new Inflight());
+                ConsumerDirectory.of(config.consumers()), List.copyOf(releases), new Inflight(),
+                config.settings().equals(GatewayConfig.Settings.DEFAULTS)
+                        ? io.sluice.runtime.edge.EdgePolicy.DEFAULTS
+                        : new io.sluice.runtime.edge.EdgePolicy(config.settings()));
     }
 
     private static CompiledRoute.Group group(String name, GatewayConfig.UpstreamSpec spec, UpstreamClient client,

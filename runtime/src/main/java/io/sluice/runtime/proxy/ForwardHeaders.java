@@ -20,16 +20,24 @@ final class ForwardHeaders {
     }
 
     /** What to do with a client header. */
-    private enum Kind { KEEP, DROP, CONNECTION, XFF, REQUEST_ID, TRACEPARENT }
+    private enum Kind { KEEP, DROP, CONNECTION, XFF, XFP, REQUEST_ID, TRACEPARENT }
 
     /**
      * Copies the client's headers into {@code out} and adds the gateway's.
      *
-     * @return the request id to use
+     * @param client     the client's headers
+     * @param out        the headers for the upstream
+     * @param peer        the socket peer's address
+     * @param trustedPeer whether the peer is a trusted proxy (its X-Forwarded-Proto is then believed)
+     * @param clientHost  the Host the client asked for
+     * @param scheme      the listener's scheme ({@code http} or {@code https})
+     * @return the request id
      */
-    static String copy(Iterable<Header> client, Headers out, String clientAddress, String clientHost) {
+    static String copy(Iterable<Header> client, Headers out, String peer, boolean trustedPeer, String clientHost,
+                       String scheme) {
         String connection = null;
         String xff = null;
+        String xfp = null;
         String clientRequestId = null;
         String traceparent = null;
         for (Header h : client) {
@@ -47,6 +55,7 @@ final class ForwardHeaders {
                 }
                 case CONNECTION -> connection = h.values();
                 case XFF -> xff = h.values();
+                case XFP -> xfp = h.get();
                 case REQUEST_ID -> clientRequestId = h.get();
                 case TRACEPARENT -> traceparent = h.get();
                 case DROP -> { }
@@ -59,8 +68,10 @@ final class ForwardHeaders {
         String requestId = wellFormedId(clientRequestId) ? clientRequestId
                 : traceparent == null ? traceId : randomHex(16);
         out.add("X-Request-Id", requestId);
-        out.add("X-Forwarded-For", xff == null || xff.isBlank() ? clientAddress : xff + ", " + clientAddress);
-        out.add("X-Forwarded-Proto", "http");
+        // the peer is appended to what the client said; upstreams trust only entries right of their own proxies
+        out.add("X-Forwarded-For", xff == null || xff.isBlank() ? peer : xff + ", " + peer);
+        // the listener's real scheme, unless a trusted proxy (which may have terminated TLS) said which it served
+        out.add("X-Forwarded-Proto", trustedPeer && ("https".equals(xfp) || "http".equals(xfp)) ? xfp : scheme);
         if (clientHost != null && !clientHost.isEmpty()) {
             out.add("X-Forwarded-Host", clientHost);
         }
@@ -95,8 +106,10 @@ final class ForwardHeaders {
                 return n.equalsIgnoreCase("Proxy-Connection") || n.equalsIgnoreCase("X-Forwarded-Host")
                         ? Kind.DROP : identity(n);
             case 17:
-                return n.equalsIgnoreCase("Transfer-Encoding") || n.equalsIgnoreCase("X-Forwarded-Proto")
-                        ? Kind.DROP : identity(n);
+                if (n.equalsIgnoreCase("X-Forwarded-Proto")) {
+                    return Kind.XFP;
+                }
+                return n.equalsIgnoreCase("Transfer-Encoding") ? Kind.DROP : identity(n);
             case 18:
                 return n.equalsIgnoreCase("Proxy-Authenticate") ? Kind.DROP : identity(n);
             case 19:

@@ -45,8 +45,13 @@ final class ProxyExchange implements Exchange, Request {
     /** The request's span when tracing is on, else null. */
     io.opentelemetry.api.trace.Span span;
 
+    /** How a path a filter sets is canonicalised: the same rules as the client's. */
+    private final io.sluice.runtime.edge.CanonicalPath.Options pathOptions;
+
     ProxyExchange(String method, String path, String query, Headers headers, RouteInfo route,
-                  String clientAddress, String requestId, CompiledRoute compiled, Consumers consumers) {
+                  String clientAddress, String requestId, CompiledRoute compiled, Consumers consumers,
+                  io.sluice.runtime.edge.CanonicalPath.Options pathOptions) {
+        this.pathOptions = pathOptions;
         this.compiled = compiled;
         this.group = compiled == null ? null : compiled.upstream();
         this.consumers = consumers;
@@ -137,7 +142,13 @@ final class ProxyExchange implements Exchange, Request {
         if (path == null || !path.startsWith("/")) {
             throw new IllegalArgumentException("path must start with '/': " + path);
         }
-        this.path = path;
+        try {
+            // a filter's path is held to the client's rules: no dot segment, control character or backslash
+            // reaches the upstream through a rewrite either
+            this.path = io.sluice.runtime.edge.CanonicalPath.of(path, pathOptions);
+        } catch (io.sluice.runtime.edge.CanonicalPath.BadPath e) {
+            throw new IllegalArgumentException("bad path set by a filter: " + e.getMessage());
+        }
     }
 
     @Override

@@ -16,6 +16,9 @@ import io.sluice.plugin.Outcome;
 import io.sluice.plugin.RouteInfo;
 import io.sluice.plugin.UpstreamPolicy;
 import io.sluice.registry.config.GatewayConfig.OnError;
+import io.sluice.runtime.edge.CanonicalPath;
+import io.sluice.runtime.edge.EdgeConnections;
+import io.sluice.runtime.edge.EdgePolicy;
 import io.sluice.runtime.observe.RouteMeters;
 import io.sluice.runtime.observe.Telemetry;
 import io.sluice.runtime.observe.Tracing;
@@ -69,53 +72,142 @@ public final class ProxyHandler implements Handler {
             handle(req, res, snapshot);
         } finally {
             gateway.exit(snapshot);
+            EdgeConnections.requestDone();
+        }
+        if (res.isSent() && res.headers().contains(HeaderValues.CONNECTION_CLOSE)) {
+            // Helidon says "Connection: close" but would go on reading: nothing after this request is read
+            throw new CloseConnectionException("connection closed after the response");
         }
     }
 
     private void handle(ServerRequest req, ServerResponse res, ConfigSnapshot snapshot) {
         long start = System.nanoTime();
+        EdgeConnections.headReceived();
         String method = req.prologue().method().text();
+        ServerRequestHeaders reqHeaders = req.headers();
         long contentLength;
         try {
+            checkHead(reqHeaders);
             contentLength = checkFraming(req);
         } catch (BadFraming e) {
             res.header(HeaderValues.CONNECTION_CLOSE);
             send(res, Outcome.error(400, "bad_request", e.getMessage()));
             // the body's bytes must never be read as the next request on this connection
-            throw new CloseConnectionException("ambiguous request framing: " + e.getMessage());
+            throw new CloseConnectionException("bad request head: " + e.getMessage());
         }
-        String rawPath = req.path().rawPath();
-        List<String> hosts = req.headers().all(HeaderNames.HOST, List::of);
-        String authority = hosts.size() == 1 ? hosts.getFirst() : null;
+        if (clientCloses(reqHeaders)) {
+            res.header(HeaderValues.CONNECTION_CLOSE);   // the client's last request: nothing after it is read
+        }
+        String target = req.path().rawPath();
+        String authority;
+        if (target.length() > 0 && target.charAt(0) != '/' && isAbsoluteForm(target)) {
+            // RFC 9112 §3.2.2: the target's authority replaces Host; only its path is routed and forwarded
+            int from = target.indexOf("//") + 2;
+            int slash = target.indexOf('/', from);
+            authority = target.substring(from, slash < 0 ? target.length() : slash);
+            target = slash < 0 ? "/" : target.substring(slash);
+        } else {
+            List<String> hosts = reqHeaders.all(HeaderNames.HOST, List::of);
+            authority = hosts.size() == 1 ? hosts.getFirst() : null;
+        }
         String host = hostOf(authority);
         if (host == null) {
             res.header(HeaderValues.CONNECTION_CLOSE);
             send(res, Outcome.error(400, "bad_request", "exactly one valid Host header is required"));
             throw new CloseConnectionException("bad Host header");
         }
-        Tracing tracing = gateway.tracing();
-        if (!tracing.on()) {
-            route(req, res, snapshot, start, method, contentLength, rawPath, authority, host, null);
+        EdgePolicy edge = snapshot.edge();
+        String path;
+        try {
+            path = CanonicalPath.of(target, edge.pathOptions());
+        } catch (CanonicalPath.BadPath e) {
+            send(res, Outcome.error(400, "bad_path", e.getMessage()));
+            NO_ROUTE.request(400, System.nanoTime() - start);
             return;
         }
-        Span span = tracing.startRequest(req.headers(), REQUEST_HEADERS, method, rawPath,
-                clientAddress(req.remotePeer().address()));
+        String peer = clientAddress(req.remotePeer().address());
+        boolean trustedPeer = edge.trusted(peer);
+        String client = trustedPeer ? edge.clientAddress(peer, joined(reqHeaders, X_FORWARDED_FOR),
+                joined(reqHeaders, FORWARDED)) : peer;
+        Tracing tracing = gateway.tracing();
+        Request r = new Request(method, contentLength, path, authority, host, peer, trustedPeer, client);
+        if (!tracing.on()) {
+            route(req, res, snapshot, start, r, null);
+            return;
+        }
+        Span span = tracing.startRequest(reqHeaders, REQUEST_HEADERS, method, path, client);
         ProxyExchange ex = null;
         try (Scope ignored = span.makeCurrent()) {   // log records of this request carry its trace id
-            ex = route(req, res, snapshot, start, method, contentLength, rawPath, authority, host, span);
+            ex = route(req, res, snapshot, start, r, span);
         } finally {
             Tracing.end(span, res.isSent() ? res.status().code() : 0, ex == null ? null : ex.error);
         }
     }
 
+    /** What the edge made of a request's head: the canonical path, the authority, who the client is. */
+    private record Request(String method, long contentLength, String path, String authority, String host,
+                           String peer, boolean trustedPeer, String client) {
+    }
+
+    private static final HeaderName FORWARDED = HeaderNames.create("Forwarded");
+    private static final HeaderName X_FORWARDED_FOR = HeaderNames.create("X-Forwarded-For");
+
+    private static String joined(ServerRequestHeaders headers, HeaderName name) {
+        List<String> values = headers.all(name, List::of);
+        return values.isEmpty() ? null : values.size() == 1 ? values.getFirst() : String.join(", ", values);
+    }
+
+    /** {@code http://} or {@code https://}, any case: an absolute-form request target. */
+    private static boolean isAbsoluteForm(String target) {
+        return target.regionMatches(true, 0, "http://", 0, 7) || target.regionMatches(true, 0, "https://", 0, 8);
+    }
+
+    /** Whether the client's Connection header carries {@code close} (any case, anywhere in the list). */
+    private static boolean clientCloses(ServerRequestHeaders headers) {
+        List<String> values = headers.all(HeaderNames.CONNECTION, List::of);
+        for (int i = 0; i < values.size(); i++) {
+            String v = values.get(i);
+            if (v.length() == 10 && v.equalsIgnoreCase("keep-alive")) {
+                continue;
+            }
+            for (String token : v.split(",")) {
+                if (token.strip().equalsIgnoreCase("close")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Header values Helidon read as US-ASCII: a byte outside ASCII arrives as U+FFFD and a control character as
+     * itself. Neither can be forwarded faithfully, so the request is refused (RFC 9110 §5.5 lets a recipient
+     * reject obs-text).
+     */
+    private static void checkHead(ServerRequestHeaders headers) throws BadFraming {
+        for (io.helidon.http.Header h : headers) {
+            for (int v = 0, n = h.valueCount(); v < n; v++) {
+                String value = n == 1 ? h.get() : h.allValues().get(v);
+                for (int i = 0, len = value.length(); i < len; i++) {
+                    char c = value.charAt(i);
+                    if (c > 0x7e || c < 0x20 && c != '\t') {
+                        throw new BadFraming(c == 0x7f || c < 0x20
+                                ? "control characters are not allowed in header values"
+                                : "non-ASCII bytes are not allowed in header values");
+                    }
+                }
+            }
+        }
+    }
+
     /** @return the exchange, when a route matched */
     private ProxyExchange route(ServerRequest req, ServerResponse res, ConfigSnapshot snapshot, long start,
-                                String method, long contentLength, String rawPath, String authority, String host,
-                                Span span) {
-        Router.Result<CompiledRoute> match = snapshot.router().lookup(method, host, rawPath);
+                                Request r, Span span) {
+        String method = r.method();
+        Router.Result<CompiledRoute> match = snapshot.router().lookup(method, r.host(), r.path());
         switch (match) {
             case Router.NotFound<CompiledRoute> nf -> {
-                send(res, Outcome.error(404, "no_route", "no route for " + method + " " + rawPath));
+                send(res, Outcome.error(404, "no_route", "no route for " + method + " " + r.path()));
                 NO_ROUTE.request(404, System.nanoTime() - start);
                 return null;
             }
@@ -127,13 +219,13 @@ public final class ProxyHandler implements Handler {
             }
             case Router.Found<CompiledRoute> found -> {
                 CompiledRoute route = found.route();
-                ProxyExchange ex = exchange(req, authority, rawPath, method, route, found.params(), snapshot);
+                ProxyExchange ex = exchange(req, r, route, found.params(), snapshot);
                 if (span != null) {
                     ex.span = span;
                     Tracing.routed(span, method, route.spec().id(), ex.requestId());
                 }
                 try {
-                    proxy(req, res, ex, method, contentLength, route);
+                    proxy(req, res, ex, method, r.contentLength(), route);
                 } finally {
                     complete(res, ex, route, start);
                 }
@@ -159,16 +251,19 @@ public final class ProxyHandler implements Handler {
         }
     };
 
-    private static ProxyExchange exchange(ServerRequest req, String authority, String rawPath, String method,
-                                          CompiledRoute route, java.util.Map<String, String> params,
-                                          ConfigSnapshot snapshot) {
+    private static ProxyExchange exchange(ServerRequest req, Request r, CompiledRoute route,
+                                          java.util.Map<String, String> params, ConfigSnapshot snapshot) {
         Headers headers = new Headers();
-        String client = clientAddress(req.remotePeer().address());
-        String requestId = ForwardHeaders.copy(req.headers(), headers, client, authority);
-        String path = stripPrefix(rawPath, route.spec().stripPrefix().orElse(null));
-        return new ProxyExchange(method, path, req.query().rawValue(), headers,
-                new RouteInfo(route.spec().id(), params), client, requestId, route, snapshot.consumers());
+        String requestId = ForwardHeaders.copy(req.headers(), headers, r.peer(), r.trustedPeer(), r.authority(),
+                SCHEME);
+        String path = stripPrefix(r.path(), route.spec().stripPrefix().orElse(null));
+        return new ProxyExchange(r.method(), path, req.query().rawValue(), headers,
+                new RouteInfo(route.spec().id(), params), r.client(), requestId, route, snapshot.consumers(),
+                snapshot.edge().pathOptions());
     }
+
+    /** The proxy listener's scheme (TLS termination comes with the protocols issue). */
+    private static final String SCHEME = "http";
 
     private void proxy(ServerRequest req, ServerResponse res, ProxyExchange ex, String method, long contentLength,
                        CompiledRoute route) {
@@ -653,6 +748,11 @@ public final class ProxyHandler implements Handler {
         }
         if (te.size() > 1 || (te.size() == 1 && !te.getFirst().strip().equalsIgnoreCase("chunked"))) {
             throw new BadFraming("unsupported Transfer-Encoding (only a single 'chunked' is accepted)");
+        }
+        if (te.size() == 1 && !req.content().hasEntity()) {
+            // a spelling the server underneath did not read as chunked ("CHUNKED", "Chunked"): its body would
+            // be parsed as the next request (the TE.0 smuggling shape), so the request is refused
+            throw new BadFraming("Transfer-Encoding must be written 'chunked' (lower case)");
         }
         if (cl.size() > 1) {
             throw new BadFraming("duplicate Content-Length");

@@ -207,6 +207,14 @@ final class HttpConnection implements Closeable {
         while (ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t')) {
             ve--;
         }
+        for (int i = vs; i < ve; i++) {
+            int c = buf[i] & 0xff;
+            if (c < 0x20 && c != '\t' || c == 0x7f) {
+                // a bare CR or a NUL inside a value: relayed, it would split or truncate the client's response
+                throw new UpstreamException(UpstreamException.Kind.PROTOCOL,
+                        "control character in a response header value");
+            }
+        }
         into.add(HeaderNameCache.name(buf, start, colon - start),
                 new String(buf, vs, ve - vs, StandardCharsets.ISO_8859_1));
         return end - start;

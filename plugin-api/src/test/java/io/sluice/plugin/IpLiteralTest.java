@@ -1,4 +1,4 @@
-package io.sluice.builtin.ip_restriction;
+package io.sluice.plugin;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package io.sluice.builtin.ip_restriction;
+package io.sluice.plugin;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -9,7 +9,7 @@ import java.util.List;
  * block, with no allocation. IPv4 and IPv6 blocks are kept apart: an IPv4-mapped block ({@code ::ffff:10.0.0.0/104})
  * is stored as the IPv4 block it names, and IPv4-mapped clients are looked up as IPv4.
  */
-final class IpRanges {
+public final class IpRanges {
     private final int[] v4;    // network, mask, network, mask, …
     private final long[] v6;   // network hi, lo, mask hi, lo, …
 
@@ -26,7 +26,7 @@ final class IpRanges {
      * @return the ranges
      * @throws IllegalArgumentException naming the first bad entry and why
      */
-    static IpRanges parse(String field, List<Object> entries) {
+    public static IpRanges parse(String field, List<?> entries) {
         int[] v4 = new int[entries.size() * 2];
         long[] v6 = new long[entries.size() * 4];
         int n4 = 0;
@@ -81,7 +81,7 @@ final class IpRanges {
         return new IpRanges(java.util.Arrays.copyOf(v4, n4), java.util.Arrays.copyOf(v6, n6));
     }
 
-    boolean isEmpty() {
+    public boolean isEmpty() {
         return v4.length == 0 && v6.length == 0;
     }
 
@@ -89,7 +89,7 @@ final class IpRanges {
      * @param ip an address already {@linkplain IpLiteral#unmapped() unmapped}
      * @return whether a block holds it
      */
-    boolean contains(IpLiteral ip) {
+    public boolean contains(IpLiteral ip) {
         if (ip.v4()) {
             int a = (int) ip.lo();
             for (int i = 0; i < v4.length; i += 2) {

@@ -1,4 +1,4 @@
-package io.sluice.builtin.ip_restriction;
+package io.sluice.plugin;
 
 /**
  * An IP address literal parsed without the JDK's resolver, into numbers the rules compare with masks. IPv4 sits in
@@ -9,7 +9,7 @@ package io.sluice.builtin.ip_restriction;
  * @param hi the high 64 bits (IPv6 only)
  * @param lo the low 64 bits, or the IPv4 address as an unsigned 32-bit value
  */
-record IpLiteral(boolean v4, long hi, long lo) {
+public record IpLiteral(boolean v4, long hi, long lo) {
     private static final long MAPPED = 0xffffL;   // ::ffff:a.b.c.d carries an IPv4 address in the low 32 bits
 
     /**
@@ -20,7 +20,7 @@ record IpLiteral(boolean v4, long hi, long lo) {
      * @param allowZone whether an IPv6 zone ({@code fe80::1%eth0}) may follow; it is ignored
      * @return the address, or {@code null} if {@code s} is not a literal (the hot path avoids an Optional)
      */
-    static IpLiteral parse(String s, boolean allowZone) {
+    public static IpLiteral parse(String s, boolean allowZone) {
         int end = s.length();
         int zone = s.indexOf('%');
         if (zone >= 0) {
@@ -37,7 +37,7 @@ record IpLiteral(boolean v4, long hi, long lo) {
     }
 
     /** IPv4-mapped IPv6 ({@code ::ffff:a.b.c.d}) as the IPv4 address it carries; anything else as it is. */
-    IpLiteral unmapped() {
+    public IpLiteral unmapped() {
         return !v4 && hi == 0 && lo >>> 32 == MAPPED ? new IpLiteral(true, 0, lo & 0xffff_ffffL) : this;
     }
 

@@ -1,0 +1,404 @@
+package io.sluice.runtime.edge;
+
+import io.helidon.common.buffers.BufferData;
+import io.helidon.common.buffers.DataReader;
+import io.helidon.common.buffers.DataWriter;
+import io.helidon.common.concurrency.limits.Limit;
+import io.helidon.common.socket.HelidonSocket;
+import io.helidon.common.socket.PeerInfo;
+import io.helidon.http.DirectHandler;
+import io.helidon.http.RequestException;
+import io.helidon.http.Status;
+import io.helidon.webserver.ConnectionContext;
+import io.helidon.webserver.ListenerContext;
+import io.helidon.webserver.ProxyProtocolData;
+import io.helidon.webserver.Router;
+import io.helidon.webserver.http1.Http1Config;
+import io.helidon.webserver.http1.Http1ConnectionSelector;
+import io.helidon.webserver.spi.ServerConnection;
+import io.helidon.webserver.spi.ServerConnectionSelector;
+import io.sluice.registry.config.GatewayConfig.Settings;
+
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+
+/**
+ * The proxy listener's connections: Helidon's HTTP/1.1 connection, given a stricter reader and watched.
+ *
+ * <ul>
+ *   <li>Chunked request bodies: the CRLF after each chunk's data is checked (Helidon skips two bytes unread), so
+ *       {@code 5\r\nhelloXX0\r\n\r\n} is refused instead of being read one way here and another upstream.</li>
+ *   <li>Slow clients: a request head must arrive within {@code header_timeout_ms} of its first byte (of the
+ *       connection's start, for the first request); a request body may not pause longer than
+ *       {@code body_idle_timeout_ms}; an idle keep-alive connection is closed after {@code keepalive_timeout_ms}.
+ *       A watchdog thread closes the socket of a connection past its limit, which ends the blocked read.</li>
+ *   <li>Greedy clients: at most {@code max_connections} open connections, and {@code max_connections_per_address}
+ *       from one peer address (trusted proxies exempt); over either, the connection is answered 503
+ *       {@code too_many_connections} and closed.</li>
+ * </ul>
+ * Limits are read from the current config on every check, so a change applies to open connections too.
+ */
+public final class EdgeConnections implements ServerConnectionSelector, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(EdgeConnections.class.getName());
+    private static final ThreadLocal<Conn> CURRENT = new ThreadLocal<>();
+    private static final long TICK_MS = 100;
+
+    private final Http1ConnectionSelector http1;
+    private final Supplier<EdgePolicy> policy;
+    private final ConcurrentHashMap<String, AtomicInteger> perAddress = new ConcurrentHashMap<>();
+    private final AtomicInteger total = new AtomicInteger();
+    private final Set<Conn> live = ConcurrentHashMap.newKeySet();
+    private final Thread watchdog;
+    private volatile boolean closed;
+    /** Connections closed by a limit, by reason (for metrics and tests). */
+    private final LongAdder headTimeouts = new LongAdder();
+    private final LongAdder bodyTimeouts = new LongAdder();
+    private final LongAdder idleTimeouts = new LongAdder();
+    private final LongAdder refused = new LongAdder();
+
+    /**
+     * @param http1  the HTTP/1.1 settings of the listener
+     * @param policy the current edge settings
+     */
+    public EdgeConnections(Http1Config http1, Supplier<EdgePolicy> policy) {
+        this.http1 = Http1ConnectionSelector.builder().config(http1).build();
+        this.policy = policy;
+        this.watchdog = Thread.ofPlatform().daemon().name("sluice-edge-watchdog").unstarted(this::watch);
+        this.watchdog.start();
+    }
+
+    /** Marks the current connection's request head as received (called by the proxy handler). */
+    public static void headReceived() {
+        Conn c = CURRENT.get();
+        if (c != null) {
+            c.phase(Phase.HANDLING);
+        }
+    }
+
+    /** Marks the current connection's request as answered: the next bytes start a new head. */
+    public static void requestDone() {
+        Conn c = CURRENT.get();
+        if (c != null) {
+            c.phase(Phase.IDLE);
+        }
+    }
+
+    /** @return connections open now */
+    public int open() {
+        return total.get();
+    }
+
+    /**
+     * @param reason {@code head}, {@code body}, {@code idle} or {@code refused}
+     * @return connections closed (or refused) for that reason so far
+     */
+    public long closedFor(String reason) {
+        return switch (reason) {
+            case "head" -> headTimeouts.sum();
+            case "body" -> bodyTimeouts.sum();
+            case "idle" -> idleTimeouts.sum();
+            case "refused" -> refused.sum();
+            default -> throw new IllegalArgumentException(reason);
+        };
+    }
+
+    @Override
+    public int bytesToIdentifyConnection() {
+        return http1.bytesToIdentifyConnection();
+    }
+
+    @Override
+    public Support supports(BufferData data) {
+        return http1.supports(data);
+    }
+
+    @Override
+    public Set<String> supportedApplicationProtocols() {
+        return http1.supportedApplicationProtocols();
+    }
+
+    @Override
+    public ServerConnection connection(ConnectionContext ctx) {
+        Conn c = new Conn(ctx, address(ctx.remotePeer()));
+        StrictReader reader = new StrictReader(ctx.dataReader(), ctx.serverSocket(), c);
+        ServerConnection inner = http1.connection(new Context(ctx, reader));
+        return new Edge(c, inner);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        watchdog.interrupt();
+    }
+
+    private static String address(PeerInfo peer) {
+        if (peer.address() instanceof InetSocketAddress inet && inet.getAddress() != null) {
+            return inet.getAddress().getHostAddress();
+        }
+        return peer.host();
+    }
+
+    private void watch() {
+        while (!closed) {
+            try {
+                Thread.sleep(TICK_MS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            Settings s = policy.get().settings();
+            long now = System.nanoTime();
+            long head = s.headerTimeoutMs() * 1_000_000L;
+            long body = s.bodyIdleTimeoutMs() * 1_000_000L;
+            long idle = s.keepaliveTimeoutMs() * 1_000_000L;
+            for (Conn c : live) {
+                Phase p = c.phase;
+                long since = c.since;
+                long reading = c.readingSince;
+                if (p == Phase.HEAD && now - since > head) {
+                    c.kill(headTimeouts, "request head not received within " + s.headerTimeoutMs() + " ms");
+                } else if (p == Phase.HANDLING && reading != 0 && now - reading > body) {
+                    c.kill(bodyTimeouts, "request body paused longer than " + s.bodyIdleTimeoutMs() + " ms");
+                } else if (p == Phase.IDLE && reading != 0 && now - since > idle) {
+                    c.kill(idleTimeouts, "idle longer than " + s.keepaliveTimeoutMs() + " ms");
+                }
+            }
+        }
+    }
+
+    private enum Phase {
+        /** Waiting for the first byte of a request head (keep-alive). */
+        IDLE,
+        /** Some of a request head has arrived (or, for the first request, the connection is open). */
+        HEAD,
+        /** The head is parsed; the request is being handled (its body may be read). */
+        HANDLING
+    }
+
+    /** One client connection's state, written by its own thread, read by the watchdog. */
+    private static final class Conn {
+        final ConnectionContext ctx;
+        final String address;
+        volatile Phase phase = Phase.HEAD;
+        volatile long since = System.nanoTime();
+        /** When the current blocking socket read started, 0 when not reading. */
+        volatile long readingSince;
+        private volatile boolean killed;
+
+        Conn(ConnectionContext ctx, String address) {
+            this.ctx = ctx;
+            this.address = address;
+        }
+
+        void phase(Phase p) {
+            since = System.nanoTime();
+            phase = p;
+        }
+
+        void kill(LongAdder counter, String why) {
+            if (killed) {
+                return;
+            }
+            killed = true;
+            counter.increment();
+            LOG.log(Level.DEBUG, () -> "closing connection from " + address + ": " + why);
+            ctx.serverSocket().close();
+        }
+    }
+
+    /** The connection as Helidon runs it, counted and watched while it runs. */
+    private final class Edge implements ServerConnection {
+        private final Conn c;
+        private final ServerConnection inner;
+
+        Edge(Conn c, ServerConnection inner) {
+            this.c = c;
+            this.inner = inner;
+        }
+
+        @Override
+        public void handle(Limit limit) throws InterruptedException {
+            Settings s = policy.get().settings();
+            AtomicInteger mine = perAddress.computeIfAbsent(c.address, a -> new AtomicInteger());
+            int fromHere = mine.incrementAndGet();
+            int all = total.incrementAndGet();
+            try {
+                if (all > s.maxConnections()
+                        || fromHere > s.maxConnectionsPerAddress() && !policy.get().trusted(c.address)) {
+                    refuse(all > s.maxConnections() ? "the gateway has too many open connections"
+                            : "too many open connections from " + c.address);
+                    return;
+                }
+                CURRENT.set(c);
+                live.add(c);
+                inner.handle(limit);
+            } finally {
+                live.remove(c);
+                CURRENT.remove();
+                total.decrementAndGet();
+                if (mine.decrementAndGet() == 0) {
+                    perAddress.remove(c.address, mine);
+                }
+            }
+        }
+
+        private void refuse(String message) {
+            refused.increment();
+            byte[] body = io.sluice.plugin.Json.error("too_many_connections", message)
+                    .getBytes(StandardCharsets.UTF_8);
+            byte[] head = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + body.length + "\r\nConnection: close\r\nRetry-After: 1\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII);
+            try {
+                BufferData out = BufferData.create(head.length + body.length);
+                out.write(head);
+                out.write(body);
+                c.ctx.dataWriter().writeNow(out);
+            } catch (RuntimeException e) {
+                // the client is gone already
+            }
+        }
+
+        @Override
+        public Duration idleTime() {
+            return inner.idleTime();
+        }
+
+        @Override
+        public void close(boolean interrupt) {
+            inner.close(interrupt);
+        }
+    }
+
+    /**
+     * Reads the socket for Helidon's parser, noting when a read blocks (for the watchdog) and when a head begins,
+     * and checks the CRLF that must follow each chunk's data: Helidon's parser {@code skip(2)}s it unread, and
+     * its only other two-byte skips pass over a CRLF it has already found.
+     */
+    private static final class StrictReader extends DataReader {
+        StrictReader(DataReader original, HelidonSocket socket, Conn c) {
+            super(new SocketSupplier(original, socket, c));
+        }
+
+        @Override
+        public void skip(int lenToSkip) {
+            if (lenToSkip == 2 && !startsWithNewLine()) {
+                throw RequestException.builder()
+                        .type(DirectHandler.EventType.BAD_REQUEST)
+                        .status(Status.BAD_REQUEST_400)
+                        .setKeepAlive(false)
+                        .message("chunk data must end in CRLF")
+                        .build();
+            }
+            super.skip(lenToSkip);
+        }
+    }
+
+    private static final class SocketSupplier implements Supplier<byte[]> {
+        private DataReader original;
+        private final HelidonSocket socket;
+        private final Conn c;
+
+        SocketSupplier(DataReader original, HelidonSocket socket, Conn c) {
+            this.original = original;
+            this.socket = socket;
+            this.c = c;
+        }
+
+        @Override
+        public byte[] get() {
+            if (original != null) {
+                DataReader o = original;
+                original = null;
+                int n = o.available();
+                if (n > 0) {
+                    return o.readBytes(n);   // bytes Helidon read before handing us the connection
+                }
+            }
+            c.readingSince = System.nanoTime();
+            byte[] bytes;
+            try {
+                bytes = socket.get();
+            } catch (java.io.UncheckedIOException e) {
+                throw new io.helidon.webserver.ServerConnectionException("Failed to get data from socket", e);
+            } finally {
+                c.readingSince = 0;
+            }
+            if (bytes != null && c.phase == Phase.IDLE) {
+                c.phase(Phase.HEAD);
+            }
+            return bytes;
+        }
+    }
+
+    /** The connection's context, with the strict reader in place of Helidon's. */
+    private record Context(ConnectionContext delegate, DataReader reader) implements ConnectionContext {
+        @Override
+        public ListenerContext listenerContext() {
+            return delegate.listenerContext();
+        }
+
+        @Override
+        public ExecutorService executor() {
+            return delegate.executor();
+        }
+
+        @Override
+        public DataWriter dataWriter() {
+            return delegate.dataWriter();
+        }
+
+        @Override
+        public DataReader dataReader() {
+            return reader;
+        }
+
+        @Override
+        public Router router() {
+            return delegate.router();
+        }
+
+        @Override
+        public Optional<ProxyProtocolData> proxyProtocolData() {
+            return delegate.proxyProtocolData();
+        }
+
+        @Override
+        public HelidonSocket serverSocket() {
+            return delegate.serverSocket();
+        }
+
+        @Override
+        public PeerInfo remotePeer() {
+            return delegate.remotePeer();
+        }
+
+        @Override
+        public PeerInfo localPeer() {
+            return delegate.localPeer();
+        }
+
+        @Override
+        public boolean isSecure() {
+            return delegate.isSecure();
+        }
+
+        @Override
+        public String socketId() {
+            return delegate.socketId();
+        }
+
+        @Override
+        public String childSocketId() {
+            return delegate.childSocketId();
+        }
+    }
+}
