@@ -291,14 +291,38 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
         @Override
         public void skip(int lenToSkip) {
             if (lenToSkip == 2 && !startsWithNewLine()) {
-                throw RequestException.builder()
-                        .type(DirectHandler.EventType.BAD_REQUEST)
-                        .status(Status.BAD_REQUEST_400)
-                        .setKeepAlive(false)
-                        .message("chunk data must end in CRLF")
-                        .build();
+                throw badChunk("chunk data must end in CRLF");
             }
             super.skip(lenToSkip);
+        }
+
+        /**
+         * Helidon reads exactly two kinds of line with this: a chunk-size line and the empty line after the last
+         * chunk. A chunk size is 1*HEXDIG (RFC 9112 §7.1); Helidon's number parser would also take {@code +5}.
+         */
+        @Override
+        public String readLine() {
+            String line = super.readLine();
+            int n = line.length();
+            if (n > 16) {
+                throw badChunk("chunk size too long");
+            }
+            for (int i = 0; i < n; i++) {
+                char c = line.charAt(i);
+                if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')) {
+                    throw badChunk("a chunk size is hex digits only");
+                }
+            }
+            return line;
+        }
+
+        private static RequestException badChunk(String message) {
+            return RequestException.builder()
+                    .type(DirectHandler.EventType.BAD_REQUEST)
+                    .status(Status.BAD_REQUEST_400)
+                    .setKeepAlive(false)
+                    .message(message)
+                    .build();
         }
     }
 

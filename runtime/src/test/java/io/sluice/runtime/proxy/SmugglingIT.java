@@ -81,6 +81,41 @@ class SmugglingIT {
         "chunk size 0x|Transfer-Encoding: chunked\r\n\r\n0x5\r\nabcde\r\n0\r\n\r\n" + SMUGGLED,
         "chunk size overflow|Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffff1\r\nabc\r\n0\r\n\r\n" + SMUGGLED,
         "chunk data too long|Transfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n0\r\n\r\n" + SMUGGLED,
+        // transfer-coding names in other cases: the server underneath reads no body for them (TE.0)
+        "TE CHUNKED|Transfer-Encoding: CHUNKED\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + SMUGGLED,
+        "TE Chunked|Transfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + SMUGGLED,
+        "TE cHuNkEd|Transfer-Encoding: cHuNkEd\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE chunked;ext|Transfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE quoted|Transfer-Encoding: \"chunked\"\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE comma first|Transfer-Encoding: , chunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE gzip, chunked|Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE NUL|Transfer-Encoding: chunked\u0000\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE non-ASCII|Transfer-Encoding: ch\u00fcnked\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE name with space|Transfer-Encoding\t: chunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        "TE obs-fold after|Transfer-Encoding: chunked\r\n\tidentity\r\n\r\n0\r\n\r\n" + SMUGGLED,
+        // the CRLF that must end each chunk's data
+        "chunk data then XX|Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n" + SMUGGLED,
+        "chunk data then LF|Transfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n" + SMUGGLED,
+        "chunk data then CR|Transfer-Encoding: chunked\r\n\r\n5\r\nhello\rX0\r\n\r\n" + SMUGGLED,
+        "chunk data then nothing|Transfer-Encoding: chunked\r\n\r\n5\r\nhello0\r\n\r\n" + SMUGGLED,
+        // chunk-size forms
+        "chunk size with space|Transfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n" + SMUGGLED,
+        "chunk size with plus|Transfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n" + SMUGGLED,
+        "chunk size empty|Transfer-Encoding: chunked\r\n\r\n\r\nhello\r\n0\r\n\r\n" + SMUGGLED,
+        "chunk size bare LF|Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n" + SMUGGLED,
+        "last chunk then trailer garbage|Transfer-Encoding: chunked\r\n\r\n0\r\nX\r\n\r\n" + SMUGGLED,
+        // Content-Length forms
+        "CL with space inside|Content-Length: 1 0\r\n\r\nabcde" + SMUGGLED,
+        "CL hex|Content-Length: 0x5\r\n\r\nabcde" + SMUGGLED,
+        "CL huge|Content-Length: 99999999999999999999\r\n\r\nabcde" + SMUGGLED,
+        "CL empty|Content-Length: \r\n\r\nabcde" + SMUGGLED,
+        "CL non-ASCII digit|Content-Length: \u0665\r\n\r\nabcde" + SMUGGLED,
+        // bad bytes in the head
+        "non-ASCII header value|X-Name: caf\u00e9\r\nContent-Length: 0\r\n\r\n" + SMUGGLED,
+        "non-ASCII header name|X-N\u00e4me: v\r\nContent-Length: 0\r\n\r\n" + SMUGGLED,
+        "NUL in header value|X-Name: a\u0000b\r\nContent-Length: 0\r\n\r\n" + SMUGGLED,
+        "bare CR in header value|X-Name: a\rb\r\nContent-Length: 0\r\n\r\n" + SMUGGLED,
+        "obs-fold header|X-Name: a\r\n b\r\nContent-Length: 0\r\n\r\n" + SMUGGLED,
     })
     void probeIsRefusedClosedAndNeverForwarded(String probe) throws Exception {
         String name = probe.substring(0, probe.indexOf('|'));
@@ -94,5 +129,20 @@ class SmugglingIT {
             assertTrue(c.peerClosed(), name + ": connection must be closed");
         }
         assertEquals(before, upstream.requests().size(), name + ": nothing may reach the upstream");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"close", "Close", "CLOSE", "keep-alive, close", "close, Upgrade", "Foo,close"})
+    void connectionCloseEndsTheConnectionAfterTheResponse(String value) throws Exception {
+        int before = upstream.requests().size();
+        try (RawHttp c = new RawHttp(gw.proxyPort())) {
+            RawHttp.Response r = c.send("GET /first HTTP/1.1\r\nHost: x\r\nConnection: " + value + "\r\n\r\n"
+                    + SMUGGLED);
+            assertEquals(200, r.status(), value);
+            assertEquals("close", r.header("Connection"), value);
+            assertTrue(c.peerClosed(), value + ": the connection must be closed after the response");
+        }
+        assertEquals(before + 1, upstream.requests().size(), value + ": only the first request may be forwarded");
+        assertEquals("GET /first HTTP/1.1", upstream.requests().get(before).line());
     }
 }
