@@ -5,22 +5,69 @@ import io.sluice.plugin.FilterFactory;
 import io.sluice.registry.config.PluginCatalog;
 import io.sluice.runtime.plugins.UploadedFilters;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.registry.config.ConfigParser;
+import io.sluice.registry.config.SecretFields;
+
 import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * The filter factories the runtime can instantiate: built-ins (found with {@link ServiceLoader}) and, on nodes
- * with a store, filters uploaded to the registry. One way to find a filter, whatever its kind.
+ * with a store, filters uploaded to the registry. One way to find a filter, whatever its kind. It also holds
+ * the node's environment, from which secrets written as {@code {"$env": "NAME"}} are read when a filter is built.
  */
 public final class FilterCatalog implements PluginCatalog {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** The process environment. */
+    public static final Function<String, Optional<String>> SYSTEM_ENV = name -> Optional.ofNullable(System.getenv(name));
+
     private final Map<String, FilterFactory> factories;
     private final Optional<UploadedFilters> uploaded;
+    private final Function<String, Optional<String>> env;
 
-    private FilterCatalog(Map<String, FilterFactory> factories, Optional<UploadedFilters> uploaded) {
+    private FilterCatalog(Map<String, FilterFactory> factories, Optional<UploadedFilters> uploaded,
+                          Function<String, Optional<String>> env) {
         this.factories = Map.copyOf(factories);
         this.uploaded = uploaded;
+        this.env = env;
+    }
+
+    /**
+     * This catalog reading {@code $env} secrets from another environment (tests; the default is the process's).
+     *
+     * @param environment variable name to value
+     * @return the catalog
+     */
+    public FilterCatalog withEnvironment(Function<String, Optional<String>> environment) {
+        return new FilterCatalog(factories, uploaded, environment);
+    }
+
+    /**
+     * A plugin entry's config with its {@code $env} secrets read from this node's environment.
+     *
+     * @param name    plugin name
+     * @param version pinned version or empty
+     * @param config  the validated config
+     * @return the config the filter is built with
+     * @throws SecretFields.MissingVariables when a variable it names is not set here
+     */
+    public Map<String, Object> resolveSecrets(String name, Optional<String> version, Map<String, Object> config)
+            throws SecretFields.MissingVariables {
+        Optional<FilterDescriptor> d = describe(name, version);
+        if (d.isEmpty()) {
+            return config;
+        }
+        SecretFields secrets = SecretFields.of(d.get().schema());
+        if (!secrets.any()) {
+            return config;
+        }
+        com.fasterxml.jackson.databind.JsonNode tree = MAPPER.valueToTree(config);
+        com.fasterxml.jackson.databind.JsonNode resolved = secrets.resolve(tree, env);
+        return resolved == tree ? config : ConfigParser.toJava(resolved);
     }
 
     /**
@@ -30,7 +77,7 @@ public final class FilterCatalog implements PluginCatalog {
      * @return the catalog
      */
     public FilterCatalog withUploads(UploadedFilters uploads) {
-        return new FilterCatalog(factories, Optional.of(uploads));
+        return new FilterCatalog(factories, Optional.of(uploads), env);
     }
 
     @Override
@@ -52,7 +99,7 @@ public final class FilterCatalog implements PluginCatalog {
                 throw new IllegalStateException("two built-in filters named " + f.descriptor().name());
             }
         }
-        return new FilterCatalog(found, Optional.empty());
+        return new FilterCatalog(found, Optional.empty(), SYSTEM_ENV);
     }
 
     /**

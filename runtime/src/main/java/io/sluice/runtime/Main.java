@@ -1,6 +1,7 @@
 package io.sluice.runtime;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.registry.admin.AuditLog;
 import io.sluice.registry.config.ConfigException;
 import io.sluice.registry.config.ConfigParser;
 import io.sluice.registry.config.GatewayConfig;
@@ -34,6 +35,7 @@ public final class Main {
                                 [--role standalone|control-plane|data-plane]
                                 [--redis redis://HOST:PORT] [--postgres JDBC_URL]
                                 [--log-format text|json]
+                                [--audit-retention-days N] [--audit-max-rows N]
                    sluice validate FILE
                    sluice version
             """;
@@ -140,7 +142,8 @@ public final class Main {
 
     private static int start(String[] args, PrintStream out, PrintStream err) throws UsageException {
         Map<String, String> opts = options(args, List.of("--config", "--data-dir", "--proxy-port", "--admin-port",
-                "--proxy-host", "--admin-host", "--role", "--redis", "--postgres", "--kafka", "--log-format"));
+                "--proxy-host", "--admin-host", "--role", "--redis", "--postgres", "--kafka", "--log-format",
+                "--audit-retention-days", "--audit-max-rows"));
         String role = opts.getOrDefault("--role", "standalone");
         if (!List.of("standalone", "control-plane", "data-plane").contains(role)) {
             throw new UsageException("--role must be standalone, control-plane or data-plane");
@@ -161,6 +164,9 @@ public final class Main {
         if (redis != null && !redis.matches("rediss?://[^\\s]+")) {
             throw new UsageException("--redis must be redis://HOST:PORT, got '" + redis + "'");
         }
+        AuditLog.Retention retention = new AuditLog.Retention(
+                (int) count(opts, "--audit-retention-days", AuditLog.Retention.DEFAULT.days(), 36_500),
+                count(opts, "--audit-max-rows", AuditLog.Retention.DEFAULT.maxRows(), Long.MAX_VALUE));
         Path dataDir = Path.of(opts.getOrDefault("--data-dir", ".sluice"));
         Listeners listeners = new Listeners(opts.getOrDefault("--proxy-host", "0.0.0.0"),
                 port(opts, "--proxy-port", 8080), opts.getOrDefault("--admin-host", "127.0.0.1"),
@@ -183,7 +189,7 @@ public final class Main {
         try {
             node = Node.start(new Node.Options(role, dataDir, listeners, Optional.ofNullable(opts.get("--postgres")),
                     Optional.ofNullable(redis), Optional.ofNullable(System.getenv("SLUICE_ADMIN_TOKEN")),
-                    Duration.ofMillis(Long.getLong("sluice.poll.ms", 5000))));
+                    Duration.ofMillis(Long.getLong("sluice.poll.ms", 5000))).withAudit(retention));
             if (loaded != null) {
                 node.importFile(configFile, loaded.document());
             }
@@ -227,6 +233,22 @@ public final class Main {
             return p;
         } catch (NumberFormatException e) {
             throw new UsageException(name + " must be a port number 0-65535, got '" + v + "'");
+        }
+    }
+
+    private static long count(Map<String, String> opts, String name, long dflt, long max) throws UsageException {
+        String v = opts.get(name);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            long n = Long.parseLong(v);
+            if (n < 0 || n > max) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new UsageException(name + " must be a whole number 0-" + max + " (0: no limit), got '" + v + "'");
         }
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.registry.admin.AdminApi;
 import io.sluice.registry.admin.AdminAuth;
 import io.sluice.registry.admin.ApiError;
+import io.sluice.registry.admin.AuditLog;
 import io.sluice.registry.admin.Registry;
 import io.sluice.registry.admin.Role;
 import io.sluice.registry.config.ConfigException;
@@ -33,6 +34,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -59,9 +61,44 @@ public final class Node implements AutoCloseable {
      * @param redis      Redis URL for config notices, if used
      * @param envToken   {@code SLUICE_ADMIN_TOKEN}, if set
      * @param poll       data-plane poll interval
+     * @param env        where {@code {"$env": "NAME"}} secrets are read (the process environment by default)
+     * @param audit      how long audit rows are kept (control plane, standalone)
      */
     public record Options(String role, Path dataDir, Listeners listeners, Optional<String> postgres,
-                          Optional<String> redis, Optional<String> envToken, Duration poll) {
+                          Optional<String> redis, Optional<String> envToken, Duration poll,
+                          Function<String, Optional<String>> env, AuditLog.Retention audit) {
+        /**
+         * Options with the process environment and the default audit retention.
+         *
+         * @param role      standalone, control-plane or data-plane
+         * @param dataDir   data directory
+         * @param listeners addresses
+         * @param postgres  JDBC URL of PostgreSQL, if used
+         * @param redis     Redis URL for config notices, if used
+         * @param envToken  {@code SLUICE_ADMIN_TOKEN}, if set
+         * @param poll      data-plane poll interval
+         */
+        public Options(String role, Path dataDir, Listeners listeners, Optional<String> postgres,
+                       Optional<String> redis, Optional<String> envToken, Duration poll) {
+            this(role, dataDir, listeners, postgres, redis, envToken, poll, FilterCatalog.SYSTEM_ENV,
+                    AuditLog.Retention.DEFAULT);
+        }
+
+        /**
+         * @param environment where {@code $env} secrets are read
+         * @return these options with another environment
+         */
+        public Options withEnv(Function<String, Optional<String>> environment) {
+            return new Options(role, dataDir, listeners, postgres, redis, envToken, poll, environment, audit);
+        }
+
+        /**
+         * @param retention audit retention
+         * @return these options with another audit retention
+         */
+        public Options withAudit(AuditLog.Retention retention) {
+            return new Options(role, dataDir, listeners, postgres, redis, envToken, poll, env, retention);
+        }
     }
 
     private final SluiceServer server;
@@ -73,11 +110,13 @@ public final class Node implements AutoCloseable {
     private final String origin;
 
     private final UploadedFilters uploads;
+    private final Optional<AuditLog> auditLog;
 
     private Node(SluiceServer server, Store store, Optional<Registry> registry, Optional<ConfigFollower> follower,
                  Optional<ConfigPublisher> publisher, Optional<String> generatedToken, String origin,
-                 UploadedFilters uploads) {
+                 UploadedFilters uploads, Optional<AuditLog> auditLog) {
         this.uploads = uploads;
+        this.auditLog = auditLog;
         this.server = server;
         this.store = store;
         this.registry = registry;
@@ -116,7 +155,7 @@ public final class Node implements AutoCloseable {
         Store store = openStore(() -> o.postgres().map(Store::postgres).orElseGet(() -> Store.embedded(o.dataDir())));
         Tracing tracing = proxy ? tracing(store) : Tracing.OFF;
         UploadedFilters uploads = uploads(store, o.dataDir());
-        FilterCatalog catalog = FilterCatalog.builtins().withUploads(uploads);
+        FilterCatalog catalog = FilterCatalog.builtins().withUploads(uploads).withEnvironment(o.env());
         Gateway gateway = new Gateway(catalog, new UpstreamClient(), tracing);
         Registry registry = new Registry(store, catalog, config -> ConfigSnapshot.check(config, catalog));
         SnapshotFile snapshots = new SnapshotFile(o.dataDir());
@@ -161,10 +200,18 @@ public final class Node implements AutoCloseable {
                 return false;
             }
         };
-        SluiceServer server = listen(new Listeners(o.listeners().proxyHost(), o.listeners().proxyPort(),
-                o.listeners().adminHost(), o.listeners().adminPort(), proxy), gateway,
-                new AdminApi(registry, auth, Optional.of(uploads)), ready, store);
-        return new Node(server, store, Optional.of(registry), Optional.empty(), publisher, token, origin, uploads);
+        AuditLog auditLog = AuditLog.start(store, o.audit());
+        SluiceServer server;
+        try {
+            server = listen(new Listeners(o.listeners().proxyHost(), o.listeners().proxyPort(),
+                    o.listeners().adminHost(), o.listeners().adminPort(), proxy), gateway,
+                    new AdminApi(registry, auth, Optional.of(uploads), auditLog), ready, store);
+        } catch (StartException e) {
+            auditLog.close();
+            throw e;
+        }
+        return new Node(server, store, Optional.of(registry), Optional.empty(), publisher, token, origin, uploads,
+                Optional.of(auditLog));
     }
 
     private static Node startDataPlane(Options o) throws StartException {
@@ -173,7 +220,7 @@ public final class Node implements AutoCloseable {
         Store store = openStore(() -> Store.postgresReader(url));
         Tracing tracing = tracing(store);
         UploadedFilters uploads = uploads(store, o.dataDir());
-        FilterCatalog catalog = FilterCatalog.builtins().withUploads(uploads);
+        FilterCatalog catalog = FilterCatalog.builtins().withUploads(uploads).withEnvironment(o.env());
         Gateway gateway = new Gateway(catalog, new UpstreamClient(), tracing);
         ConfigParser parser = new ConfigParser(catalog);
         ConfigFollower follower = new ConfigFollower(store, o.redis(), new SnapshotFile(o.dataDir()),
@@ -181,7 +228,7 @@ public final class Node implements AutoCloseable {
         String origin = follower.start();
         SluiceServer server = listen(o.listeners(), gateway, null, gateway::loaded, store);
         return new Node(server, store, Optional.empty(), Optional.of(follower), Optional.empty(), Optional.empty(),
-                origin, uploads);
+                origin, uploads, Optional.empty());
     }
 
     /** Tracing as OTEL_* variables / otel.* properties configure it; off without an exporter. */
@@ -265,6 +312,13 @@ public final class Node implements AutoCloseable {
     }
 
     /**
+     * @return the audit log (standalone, control plane)
+     */
+    public Optional<AuditLog> auditLog() {
+        return auditLog;
+    }
+
+    /**
      * @return the follower (data plane)
      */
     public Optional<ConfigFollower> follower() {
@@ -289,6 +343,7 @@ public final class Node implements AutoCloseable {
     public void close() {
         follower.ifPresent(ConfigFollower::close);
         server.close();
+        auditLog.ifPresent(AuditLog::close);   // writes the folded refusals of the current minute
         publisher.ifPresent(ConfigPublisher::close);
         uploads.close();
         store.close();

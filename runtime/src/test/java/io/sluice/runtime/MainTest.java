@@ -204,6 +204,17 @@ class MainTest {
     }
 
     @Test
+    void auditRetentionFlagsMustBeWholeNumbers() {
+        for (String[] bad : new String[][]{{"--audit-retention-days", "-1"}, {"--audit-retention-days", "ninety"},
+                {"--audit-retention-days", "99999999"}, {"--audit-max-rows", "1e6"}, {"--audit-max-rows", "-5"}}) {
+            Run r = run("start", bad[0], bad[1]);
+            assertEquals(2, r.code(), String.join(" ", bad));
+            assertTrue(r.err().contains(bad[0] + " must be a whole number 0-"), r.err());
+            assertTrue(r.err().contains("got '" + bad[1] + "'"), r.err());
+        }
+    }
+
+    @Test
     void misconfiguredTracingStopsTheStartWithAMessage() {
         System.setProperty("otel.traces.exporter", "bogus");
         try {

@@ -84,13 +84,13 @@ final class RateLimitFilter implements Filter {
             RedisBuckets.Grant g = redis.take(key, config.perMilli(), config.burst(), Math.max(1, want));
             d = leases.granted(h, now, want, g, config.burst(), config.perMilli());
             if (degraded.compareAndSet(true, false)) {
-                LOG.log(System.Logger.Level.INFO, "rate-limit: Redis at " + config.redisUrl() + " is back");
+                LOG.log(System.Logger.Level.INFO, "rate-limit: Redis at " + loggable(config.redisUrl()) + " is back");
             }
             return d;
         } catch (RuntimeException e) {
             leases.failed(h, want);
             if (degraded.compareAndSet(false, true)) {
-                LOG.log(System.Logger.Level.WARNING, "rate-limit: Redis at " + config.redisUrl()
+                LOG.log(System.Logger.Level.WARNING, "rate-limit: Redis at " + loggable(config.redisUrl())
                         + " unavailable (" + e.getMessage() + "); local buckets at half rate until it is back");
             }
             fallbackDecisions.incrementAndGet();
@@ -128,5 +128,10 @@ final class RateLimitFilter implements Filter {
 
     boolean degraded() {
         return degraded.get();
+    }
+
+    /** The Redis URL without its password: redis_url is a secret field, so it never goes to the log whole. */
+    static String loggable(String url) {
+        return url.replaceFirst("//[^@/]*@", "//***@");
     }
 }

@@ -16,6 +16,7 @@ import io.sluice.registry.admin.Registry.Change;
 import io.sluice.registry.admin.Registry.Committed;
 import io.sluice.registry.config.ConfigException;
 import io.sluice.registry.config.Problem;
+import io.sluice.registry.config.SecretFields;
 import io.sluice.registry.config.SourceTree;
 import io.sluice.registry.store.AuditEntry;
 import io.sluice.registry.store.ConfigVersion;
@@ -44,7 +45,9 @@ import java.util.logging.Logger;
 
 /**
  * The admin API ({@code /v1/**}) on the admin listener. Every request is authenticated by bearer token and
- * checked against its role; every change, and every refused request, is written to the audit log. Writes go
+ * checked against its role; every change, and every refused request, is written to the audit log (refusals of
+ * unauthenticated callers folded per source and minute, see {@link AuditLog}). Reads by roles other than
+ * {@code platform} show plugin secrets as {@value SecretFields#REDACTED} (see {@link Redaction}). Writes go
  * through {@link Registry}, which validates the whole resulting config before committing a new version.
  * The contract is ADMIN-API.md; the details are in {@code openapi.yaml}, served at {@code /openapi.yaml}.
  */
@@ -83,11 +86,24 @@ public final class AdminApi implements HttpService {
      * @param artifacts the runtime's inspector of uploaded filters (empty: uploads refused)
      */
     public AdminApi(Registry registry, AdminAuth auth, Optional<FilterArtifacts> artifacts) {
+        this(registry, auth, artifacts, AuditLog.start(registry.store(), AuditLog.Retention.DEFAULT));
+    }
+
+    /**
+     * @param registry  config logic
+     * @param auth      token checks
+     * @param artifacts the runtime's inspector of uploaded filters (empty: uploads refused)
+     * @param auditLog  where audit rows go (the caller closes it, flushing folded rows)
+     */
+    public AdminApi(Registry registry, AdminAuth auth, Optional<FilterArtifacts> artifacts, AuditLog auditLog) {
         this.registry = registry;
         this.auth = auth;
         this.store = registry.store();
         this.artifacts = artifacts;
+        this.auditLog = auditLog;
     }
+
+    private final AuditLog auditLog;
 
     private final Optional<FilterArtifacts> artifacts;
     /** Largest artifact accepted. */
@@ -221,8 +237,12 @@ public final class AdminApi implements HttpService {
                 LOG.log(Level.SEVERE, "admin request failed: " + action, e);
                 reply = error(new ApiError(500, "internal_error", "unexpected error; see the gateway log"));
             }
-            if (write || reply.status() == 401 || reply.status() == 403) {
-                audit(who, authorization.isPresent() ? "invalid-token" : "anonymous", action, reply);
+            Optional<java.net.InetAddress> source = sourceOf(req);
+            if (reply.status() == 401) {
+                // anyone can cause these: counted per source and minute, not written one by one
+                auditLog.refused(source, authorization.isPresent(), action, reply.summary());
+            } else if (write || reply.status() == 403) {
+                audit(who, action, reply, source);
             }
             if (reply.status() == 401) {
                 res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"sluice-admin\"");
@@ -235,15 +255,25 @@ public final class AdminApi implements HttpService {
         };
     }
 
-    private void audit(Principal who, String unauthenticated, String action, Reply reply) {
+    private void audit(Principal who, String action, Reply reply, Optional<java.net.InetAddress> source) {
         String message = reply.summary().isEmpty() ? "ok" : reply.summary();
+        auditLog.write(new AuditEntry(0, Instant.now(), who == null ? "anonymous" : who.name(),
+                Optional.ofNullable(who).map(p -> p.role().wire()), action, reply.status(), reply.version(),
+                message, source.map(AuditLog::sourceOf), 1));
+    }
+
+    private static Optional<java.net.InetAddress> sourceOf(ServerRequest req) {
         try {
-            store.audit(new AuditEntry(0, Instant.now(), who == null ? unauthenticated : who.name(),
-                    Optional.ofNullable(who).map(p -> p.role().wire()), action, reply.status(), reply.version(),
-                    message));
+            return req.remotePeer().address() instanceof java.net.InetSocketAddress a && a.getAddress() != null
+                    ? Optional.of(a.getAddress()) : Optional.empty();
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "cannot write audit entry for " + action + ": " + e.getMessage());
+            return Optional.empty();
         }
+    }
+
+    /** What a caller may see of a document: everything for platform, secrets redacted for the others. */
+    private ObjectNode shown(Call call, ObjectNode doc) {
+        return call.who().role() == Role.PLATFORM ? doc : Redaction.document(doc, registry.catalog());
     }
 
     private static void send(ServerResponse res, Reply reply) {
@@ -284,12 +314,12 @@ public final class AdminApi implements HttpService {
         Registry.Current cur = registry.current();
         ObjectNode body = MAPPER.createObjectNode();
         body.put("version", cur.version());
-        body.set("routes", Registry.array(cur.document(), "routes"));
+        body.set("routes", Registry.array(shown(call, cur.document()), "routes"));
         return Reply.json(200, body);
     }
 
     private Reply getRoute(Call call) {
-        ArrayNode routes = Registry.array(registry.current().document(), "routes");
+        ArrayNode routes = Registry.array(shown(call, registry.current().document()), "routes");
         int i = Registry.indexOf(routes, call.param("id")).orElseThrow(() -> notFound("route " + call.param("id")));
         return Reply.json(200, routes.get(i));
     }
@@ -351,7 +381,7 @@ public final class AdminApi implements HttpService {
 
     private Reply getGlobalPlugins(Call call) {
         ObjectNode body = MAPPER.createObjectNode();
-        body.set("plugins", Registry.array(registry.current().document(), "global_plugins"));
+        body.set("plugins", Registry.array(shown(call, registry.current().document()), "global_plugins"));
         return Reply.json(200, body);
     }
 
@@ -660,7 +690,7 @@ public final class AdminApi implements HttpService {
         long n = parseVersion(call.param("version"), "version");
         ConfigVersion v = store.version(n).orElseThrow(() -> notFound("config version " + n));
         ObjectNode body = versionJson(v);
-        body.set("config", Registry.document(v.content()));
+        body.set("config", shown(call, Registry.document(v.content())));
         return Reply.json(200, body);
     }
 
@@ -684,7 +714,7 @@ public final class AdminApi implements HttpService {
     }
 
     private Reply export(Call call) {
-        ObjectNode doc = registry.current().document();
+        ObjectNode doc = shown(call, registry.current().document());
         String accept = call.req().headers().first(HeaderNames.ACCEPT).orElse("");
         if (accept.contains("application/json")) {
             return Reply.json(200, doc);
@@ -821,9 +851,20 @@ public final class AdminApi implements HttpService {
         long before = call.query("before").map(b -> parseVersion(b, "before")).orElse(Long.MAX_VALUE);
         ObjectNode body = MAPPER.createObjectNode();
         ArrayNode out = body.putArray("entries");
-        for (AuditEntry e : store.audit(limit, before)) {
+        List<AuditEntry> entries = new ArrayList<>();
+        if (call.query("before").isEmpty()) {
+            // folded refusals of the current minute, not written yet: shown so a flood is visible while it lasts
+            entries.addAll(auditLog.pending().stream().limit(limit).toList());
+        }
+        entries.addAll(store.audit(limit - entries.size(), before));
+        for (AuditEntry e : entries) {
             ObjectNode n = out.addObject();
-            n.put("id", e.id());
+            if (e.id() == 0) {
+                n.putNull("id");
+                n.put("pending", true);
+            } else {
+                n.put("id", e.id());
+            }
             n.put("at", e.at().toString());
             n.put("actor", e.actor());
             if (e.role().isPresent()) {
@@ -839,6 +880,12 @@ public final class AdminApi implements HttpService {
                 n.putNull("config_version");
             }
             n.put("message", e.message());
+            if (e.source().isPresent()) {
+                n.put("source", e.source().get());
+            } else {
+                n.putNull("source");
+            }
+            n.put("count", e.count());
         }
         return Reply.json(200, body);
     }

@@ -20,7 +20,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.UnaryOperator;
@@ -225,13 +224,30 @@ public final class Registry {
      */
     public static List<Change> diff(JsonNode before, JsonNode after) {
         List<Change> out = new ArrayList<>();
-        if (!Objects.equals(nonNullArray(before.get("global_plugins")), nonNullArray(after.get("global_plugins")))) {
+        if (!nonNullArray(before.get("global_plugins")).equals(SAME_VALUE, nonNullArray(after.get("global_plugins")))) {
             out.add(new Change("global_plugins", "*", "changed"));
         }
         diffById(out, "route", before.get("routes"), after.get("routes"));
         diffById(out, "consumer", before.get("consumers"), after.get("consumers"));
+        JsonNode s0 = before.get("settings");
+        JsonNode s1 = after.get("settings");
+        if (!(s0 == null ? MAPPER.createObjectNode() : s0).equals(SAME_VALUE,
+                s1 == null ? MAPPER.createObjectNode() : s1)) {
+            out.add(new Change("settings", "*", "changed"));
+        }
         return out;
     }
+
+    // 100000 read from YAML (a long) equals 100000 read from stored JSON (an int): compare numbers by value
+    private static final java.util.Comparator<JsonNode> SAME_VALUE = (a, b) -> {
+        if (a.equals(b)) {
+            return 0;
+        }
+        if (a.isNumber() && b.isNumber()) {
+            return a.decimalValue().compareTo(b.decimalValue());
+        }
+        return 1;
+    };
 
     private static JsonNode nonNullArray(JsonNode n) {
         return n == null ? MAPPER.createArrayNode() : n;
@@ -244,7 +260,7 @@ public final class Registry {
             JsonNode old = a.get(e.getKey());
             if (old == null) {
                 out.add(new Change(kind, e.getKey(), "added"));
-            } else if (!old.equals(e.getValue())) {
+            } else if (!old.equals(SAME_VALUE, e.getValue())) {
                 out.add(new Change(kind, e.getKey(), "changed"));
             }
         }

@@ -279,14 +279,58 @@ public final class ConfigParser {
                         + version.map(v -> " version " + v).orElse("")));
                 continue;
             }
-            for (ValidationMessage m : pluginSchema(d.get()).validate(config)) {
-                problems.add(toProblem(tree, at + ".config", m));
-            }
+            problems.addAll(pluginProblems(tree, at + ".config", d.get(), config));
             OnError onError = "fail_open".equals(p.path("on_error").asText()) ? OnError.FAIL_OPEN : OnError.FAIL_CLOSED;
             Map<String, Object> limits = p.has("limits") ? toJava(p.get("limits")) : Map.of();
             out.add(new PluginEntry(name, version, toJava(config), onError, limits));
         }
         return out;
+    }
+
+    /**
+     * A plugin config's problems: its schema (secrets may be {@code {"$env": "NAME"}}), and secrets written as
+     * {@value SecretFields#REDACTED}, the placeholder reads show. Refusing that placeholder, rather than keeping
+     * the stored value, is deliberate: a redacted export re-imported by someone who never saw the secret must
+     * not silently re-apply it (routes may be renamed or reordered, so "the stored value" is a guess), and
+     * must never make the literal placeholder the secret.
+     */
+    private List<Problem> pluginProblems(SourceTree tree, String at, FilterDescriptor d, JsonNode config) {
+        SecretFields secrets = SecretFields.of(d.schema());
+        List<Problem> out = new ArrayList<>();
+        List<String> placeholders = new ArrayList<>();
+        List<List<Object>> secretPaths = secrets.paths(config);
+        for (List<Object> p : secretPaths) {
+            if (SecretFields.REDACTED.equals(SecretFields.at(config, p).textValue())) {
+                String path = SecretFields.format(at, p);
+                placeholders.add(path);
+                out.add(tree.problem(path, "is \"" + SecretFields.REDACTED + "\", the placeholder that reads show"
+                        + " for secrets; send the secret itself or {\"$env\": \"NAME\"}"));
+            }
+        }
+        for (ValidationMessage m : pluginSchema(d).validate(config)) {
+            Problem problem = toProblem(tree, at, m);
+            if (placeholders.contains(problem.path())) {
+                continue;   // already explained above; "too short" would only confuse
+            }
+            List<Object> location = location(m);
+            JsonNode value = SecretFields.at(config, location);
+            if (value.isObject() && value.has(SecretFields.ENV) && !secretPaths.contains(location)) {
+                problem = tree.problem(problem.path(), problem.message() + " ({\"" + SecretFields.ENV
+                        + "\": …} is accepted only in fields the plugin's schema marks writeOnly)");
+            }
+            out.add(problem);
+        }
+        return out;
+    }
+
+    private static List<Object> location(ValidationMessage m) {
+        com.networknt.schema.JsonNodePath location = m.getInstanceLocation();
+        List<Object> path = new ArrayList<>();
+        for (int i = 0; i < location.getNameCount(); i++) {
+            Object e = location.getElement(i);
+            path.add(e instanceof Number n ? Integer.valueOf(n.intValue()) : String.valueOf(e));
+        }
+        return path;
     }
 
     private void checkConflicts(SourceTree tree, List<RouteSpec> routes, List<Problem> problems) {
@@ -352,7 +396,8 @@ public final class ConfigParser {
     private JsonSchema pluginSchema(FilterDescriptor d) {
         return pluginSchemas.computeIfAbsent(d.name() + "@" + d.version(), k -> {
             try {
-                return SCHEMAS.getSchema(MAPPER.readTree(d.schema()));
+                MAPPER.readTree(d.schema());
+                return SCHEMAS.getSchema(SecretFields.of(d.schema()).schema());
             } catch (JsonProcessingException e) {
                 throw new IllegalStateException("plugin " + k + " declares a schema that is not JSON", e);
             }

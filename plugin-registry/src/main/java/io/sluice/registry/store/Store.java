@@ -270,8 +270,8 @@ public final class Store implements AutoCloseable {
      * @param e the entry (its id is ignored)
      */
     public void audit(AuditEntry e) {
-        update("INSERT INTO audit_log (at, actor, role, action, status, config_version, message)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?)", ps -> {
+        update("INSERT INTO audit_log (at, actor, role, action, status, config_version, message, source, count)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ps -> {
                     ps.setTimestamp(1, Timestamp.from(e.at()));
                     ps.setString(2, clip(e.actor(), 200));
                     ps.setString(3, e.role().orElse(null));
@@ -283,6 +283,8 @@ public final class Store implements AutoCloseable {
                         ps.setNull(6, Types.BIGINT);
                     }
                     ps.setString(7, clip(e.message(), 2000));
+                    ps.setString(8, clip(e.source().orElse(null), 64));
+                    ps.setLong(9, Math.max(1, e.count()));
                 });
     }
 
@@ -294,8 +296,8 @@ public final class Store implements AutoCloseable {
      * @return entries
      */
     public List<AuditEntry> audit(int limit, long beforeId) {
-        return query("SELECT id, at, actor, role, action, status, config_version, message FROM audit_log"
-                + " WHERE id < ? ORDER BY id DESC LIMIT ?", ps -> {
+        return query("SELECT id, at, actor, role, action, status, config_version, message, source, count"
+                + " FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?", ps -> {
                     ps.setLong(1, beforeId);
                     ps.setInt(2, limit);
                 }, rs -> {
@@ -303,8 +305,39 @@ public final class Store implements AutoCloseable {
                     Optional<Long> version = rs.wasNull() ? Optional.empty() : Optional.of(v);
                     return new AuditEntry(rs.getLong(1), rs.getTimestamp(2).toInstant(), rs.getString(3),
                             Optional.ofNullable(rs.getString(4)), rs.getString(5), rs.getInt(6), version,
-                            Optional.ofNullable(rs.getString(8)).orElse(""));
+                            Optional.ofNullable(rs.getString(8)).orElse(""), Optional.ofNullable(rs.getString(9)),
+                            rs.getLong(10));
                 });
+    }
+
+    /**
+     * @return how many rows the audit log holds (folded rows count once)
+     */
+    public long auditRows() {
+        return query("SELECT COUNT(*) FROM audit_log", ps -> { }, rs -> rs.getLong(1)).getFirst();
+    }
+
+    /**
+     * Deletes audit rows older than a cutoff, then the oldest rows beyond a maximum.
+     *
+     * @param olderThan rows before this go; empty: no age limit
+     * @param maxRows   at most this many newest rows stay; 0: no row limit
+     * @return rows deleted
+     */
+    public long pruneAudit(Optional<Instant> olderThan, long maxRows) {
+        long deleted = 0;
+        if (olderThan.isPresent()) {
+            deleted += update("DELETE FROM audit_log WHERE at < ?", ps -> ps.setTimestamp(1,
+                    Timestamp.from(olderThan.get())));
+        }
+        if (maxRows > 0) {
+            Optional<Long> boundary = query("SELECT id FROM audit_log ORDER BY id DESC LIMIT 1 OFFSET ?",
+                    ps -> ps.setLong(1, maxRows), rs -> rs.getLong(1)).stream().findFirst();
+            if (boundary.isPresent()) {
+                deleted += update("DELETE FROM audit_log WHERE id <= ?", ps -> ps.setLong(1, boundary.get()));
+            }
+        }
+        return deleted;
     }
 
     // ---- filters

@@ -152,4 +152,24 @@ abstract class StoreContract {
         assertTrue(store.deleteFilter("tagger", "1.0.0"));
         assertTrue(store.filter("tagger", "1.0.0").isEmpty());
     }
+
+    @Test
+    void auditRowsCarrySourceAndCountAndArePrunedByAgeAndNumber() {
+        Instant now = Instant.now();
+        store.audit(new AuditEntry(0, now.minusSeconds(86_400L * 40), "old", Optional.empty(), "PUT /v1/a", 200,
+                Optional.empty(), "ok"));
+        for (int i = 0; i < 3; i++) {
+            store.audit(new AuditEntry(0, now, "anonymous", Optional.empty(), "GET /v1/routes", 401,
+                    Optional.empty(), "folded", Optional.of("10.0.0." + i), 1000 + i));
+        }
+        assertEquals(4, store.auditRows());
+        AuditEntry newest = store.audit(1, Long.MAX_VALUE).getFirst();
+        assertEquals(Optional.of("10.0.0.2"), newest.source());
+        assertEquals(1002, newest.count());
+        assertEquals(1, store.audit(10, Long.MAX_VALUE).getLast().count(), "rows default to a count of 1");
+        assertEquals(1, store.pruneAudit(Optional.of(now.minusSeconds(86_400L * 30)), 0));
+        assertEquals(1, store.pruneAudit(Optional.empty(), 2));
+        assertEquals(List.of(1002L, 1001L), store.audit(10, Long.MAX_VALUE).stream().map(AuditEntry::count).toList());
+        assertEquals(0, store.pruneAudit(Optional.empty(), 5));
+    }
 }

@@ -10,8 +10,10 @@ import io.sluice.registry.config.GatewayConfig.PluginEntry;
 import io.sluice.registry.config.GatewayConfig.RouteSpec;
 import io.sluice.registry.config.PathPattern;
 import io.sluice.registry.config.Problem;
+import io.sluice.registry.config.SecretFields;
 import io.sluice.runtime.FilterCatalog;
 import io.sluice.runtime.LimitedFactory;
+import io.sluice.runtime.MissingSecretFilter;
 import io.sluice.runtime.routing.Router;
 import io.sluice.runtime.observe.RouteMeters;
 import io.sluice.runtime.upstream.ConnectionPool;
@@ -24,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.logging.Logger;
 
 /**
  * Everything a request needs, immutable: the config, the router over it, and each route's compiled chain. A new
@@ -41,6 +44,7 @@ import java.util.Set;
 public record ConfigSnapshot(long version, GatewayConfig config, Router<CompiledRoute> router,
                              Set<ConnectionPool> pools, Consumers consumers, List<Runnable> releases,
                              Inflight inflight, io.sluice.runtime.edge.EdgePolicy edge) {
+    private static final Logger LOG = Logger.getLogger(ConfigSnapshot.class.getName());
     /** The name of a route's {@code upstream}, as filters choose it. */
     public static final String DEFAULT_GROUP = "default";
 
@@ -59,8 +63,10 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
                                        UpstreamClient client) throws ConfigException {
         List<Problem> problems = new ArrayList<>();
         List<Runnable> releases = new ArrayList<>();
+        List<String> unresolved = new ArrayList<>();
         try {
-            ConfigSnapshot s = build(version, config, catalog, client, problems, releases);
+            ConfigSnapshot s = build(version, config, catalog, client, problems, releases, unresolved);
+            unresolved.forEach(u -> LOG.severe("config version " + version + ": " + u));
             releases = List.of();
             return s;
         } finally {
@@ -77,22 +83,27 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
      * @throws ConfigException with the problems
      */
     public static void check(GatewayConfig config, FilterCatalog catalog) throws ConfigException {
+        // a secret's variable missing here is no reason to refuse the config: the nodes that serve it may have it
+        List<Runnable> releases = new ArrayList<>();
         try (UpstreamClient offline = new UpstreamClient()) {
-            build(0, config, catalog, offline).releases().forEach(Runnable::run);
+            build(0, config, catalog, offline, new ArrayList<>(), releases, new ArrayList<>());
+        } finally {
+            releases.forEach(Runnable::run);
         }
     }
 
     private static ConfigSnapshot build(long version, GatewayConfig config, FilterCatalog catalog,
-                                        UpstreamClient client, List<Problem> problems, List<Runnable> releases)
+                                        UpstreamClient client, List<Problem> problems, List<Runnable> releases,
+                                        List<String> unresolved)
             throws ConfigException {
         List<CompiledRoute.BoundFilter> globals = bind(config.globalPlugins(), "global_plugins", catalog,
-                problems, releases);
+                problems, releases, unresolved);
         Router.Builder<CompiledRoute> router = Router.builder();
         Set<ConnectionPool> pools = new HashSet<>();
         for (int i = 0; i < config.routes().size(); i++) {
             RouteSpec r = config.routes().get(i);
             List<CompiledRoute.BoundFilter> chain = new ArrayList<>(globals);
-            chain.addAll(bind(r.plugins(), "routes[" + i + "].plugins", catalog, problems, releases));
+            chain.addAll(bind(r.plugins(), "routes[" + i + "].plugins", catalog, problems, releases, unresolved));
             CompiledRoute.BoundFilter[] filters = chain.toArray(CompiledRoute.BoundFilter[]::new);
             Map<String, CompiledRoute.Group> groups = new LinkedHashMap<>();
             Aggregator aggregate = r.aggregate().map(a -> Aggregator.create(a, client, pools)).orElse(null);
@@ -161,7 +172,7 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
 
     private static List<CompiledRoute.BoundFilter> bind(List<PluginEntry> entries, String path,
                                                         FilterCatalog catalog, List<Problem> problems,
-                                                        List<Runnable> releases) {
+                                                        List<Runnable> releases, List<String> unresolved) {
         List<CompiledRoute.BoundFilter> out = new ArrayList<>();
         for (int j = 0; j < entries.size(); j++) {
             PluginEntry e = entries.get(j);
@@ -173,10 +184,20 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
             }
             releases.add(acquired.release());
             FilterFactory factory = acquired.factory();
+            Map<String, Object> config;
+            try {
+                config = catalog.resolveSecrets(e.name(), e.version(), e.config());
+            } catch (SecretFields.MissingVariables missing) {
+                // not the whole snapshot: one node's missing variable must not freeze every other change
+                unresolved.add(at + " (" + e.name() + ") answers 500 filter_error: " + missing.getMessage());
+                out.add(new CompiledRoute.BoundFilter(e.name(), MissingSecretFilter.create(e.name()),
+                        GatewayConfig.OnError.FAIL_CLOSED, at));
+                continue;
+            }
             try {
                 Filter f = factory instanceof LimitedFactory limited
-                        ? limited.create(FilterConfig.of(e.config()), e.limits(), at)
-                        : factory.create(FilterConfig.of(e.config()));
+                        ? limited.create(FilterConfig.of(config), e.limits(), at)
+                        : factory.create(FilterConfig.of(config));
                 out.add(new CompiledRoute.BoundFilter(e.name(), f, e.onError(), at));
             } catch (RuntimeException | LinkageError ex) {
                 problems.add(new Problem(at + ".config", 0, "plugin refused its config: " + ex.getMessage()));
