@@ -238,8 +238,10 @@ class JarFiltersIT {
         }
         assertEquals(0, node.registry().orElseThrow().store().filters().size(), "nothing stored");
         assertEquals(List.of(), node.uploads().loadedJars());
-        try (Stream<Path> left = Files.list(dir.resolve("data").resolve("filters"))) {
-            assertEquals(List.of(), left.toList(), "no inspection copies left behind");
+        assertFalse(Files.exists(dir.resolve("data").resolve("filters")), "nothing kept for the node to load");
+        try (Stream<Path> left = Files.list(dir.resolve("data").resolve("inspector"))) {
+            assertEquals(List.of(), left.map(p -> p.getFileName().toString()).filter(f -> !f.startsWith("classes-"))
+                    .toList(), "no inspection copies left behind");
         }
     }
 
