@@ -81,7 +81,6 @@ final class JarInspector {
      * @throws InspectionFailed 422 {@code inspection_timeout} past the deadline; 503 {@code inspection_busy}
      */
     FilterDescriptor inspect(byte[] content) throws Invalid, InspectionFailed {
-        long start = System.nanoTime();
         try {
             if (!running.tryAcquire(deadline.toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new InspectionFailed(503, "inspection_busy", "other uploads are being inspected; try again");
@@ -90,6 +89,7 @@ final class JarInspector {
             Thread.currentThread().interrupt();
             throw new InspectionFailed(503, "inspection_busy", "interrupted while waiting to inspect the jar");
         }
+        long start = System.nanoTime();   // the deadline counts from here: waiting for a turn is not the jar's time
         Path job = null;
         try {
             Files.createDirectories(dir);
