@@ -580,11 +580,18 @@ public final class AdminApi implements HttpService {
         if (content.length == 0) {
             throw new ApiError(400, "invalid_filter", "the request body must be the filter (a JavaScript module)");
         }
+        // a jar's code runs with the gateway's rights: a developer's jar must carry a trusted signature, checked
+        // before any of its code runs (inspection included)
+        Optional<JarTrust.Signer> signer = JarTrust.isJar(type) && call.who().role() == Role.DEVELOPER
+                ? Optional.of(JarTrust.admit(content, JarTrust.trusted(registry.current().document())))
+                : Optional.empty();
         FilterArtifacts.Inspected i;
         try {
             i = a.inspect(type, content);
         } catch (FilterArtifacts.Invalid e) {
             throw new ApiError(400, "invalid_filter", "the filter does not load: " + e.getMessage(), e.problems());
+        } catch (FilterArtifacts.InspectionFailed e) {
+            throw new ApiError(e.status(), e.code(), e.getMessage());
         }
         boolean uploadedBefore = store.filters().stream().anyMatch(f -> f.name().equals(i.name()));
         if (!uploadedBefore && registry.catalog().describe(i.name(), Optional.empty()).isPresent()) {
@@ -603,7 +610,8 @@ public final class AdminApi implements HttpService {
             return Reply.json(200, filterJson(existing, true));
         }
         return new Reply(201, JSON, filterJson(r, true).toString(), Optional.empty(),
-                "uploaded filter " + i.name() + " " + i.version() + " (" + i.kind() + ", sha256 " + sha + ")");
+                "uploaded filter " + i.name() + " " + i.version() + " (" + i.kind() + ", sha256 " + sha
+                        + signer.map(x -> ", signed by " + x.label()).orElse("") + ")");
     }
 
     private Reply enableFilter(Call call) {

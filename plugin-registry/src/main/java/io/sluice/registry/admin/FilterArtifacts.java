@@ -42,14 +42,46 @@ public interface FilterArtifacts {
     }
 
     /**
-     * Inspects an upload.
+     * An inspection that could not finish: the artifact's code ran past the inspection deadline, or too many
+     * inspections are running. Says nothing about whether the artifact is usable.
+     */
+    final class InspectionFailed extends Exception {
+        private final int status;
+        private final String code;
+
+        /**
+         * @param status  HTTP status to answer
+         * @param code    snake_case error code
+         * @param message human text
+         */
+        public InspectionFailed(int status, String code, String message) {
+            super(message, null, false, false);
+            this.status = status;
+            this.code = code;
+        }
+
+        /** @return HTTP status to answer */
+        public int status() {
+            return status;
+        }
+
+        /** @return snake_case error code */
+        public String code() {
+            return code;
+        }
+    }
+
+    /**
+     * Inspects an upload. The artifact's code never runs on the calling thread: a jar is inspected in a
+     * short-lived child process, a script on a bounded sandbox thread, both under a deadline.
      *
      * @param contentType the request's media type (without parameters), lower case
      * @param content     the bytes
      * @return what it is
-     * @throws Invalid when it cannot be used
+     * @throws Invalid          when it cannot be used
+     * @throws InspectionFailed when the inspection did not finish (deadline) or could not start (busy)
      */
-    Inspected inspect(String contentType, byte[] content) throws Invalid;
+    Inspected inspect(String contentType, byte[] content) throws Invalid, InspectionFailed;
 
     /**
      * Whether a filter version is quarantined on this node after repeated budget breaches.

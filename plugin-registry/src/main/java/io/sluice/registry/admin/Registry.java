@@ -67,8 +67,8 @@ public final class Registry {
     /**
      * One difference between two documents.
      *
-     * @param kind   {@code route}, {@code consumer} or {@code global_plugins}
-     * @param id     the route or consumer id ({@code *} for global plugins)
+     * @param kind   {@code route}, {@code consumer}, {@code global_plugins} or {@code trusted_jar_signers}
+     * @param id     the route or consumer id ({@code *} for global plugins and trusted jar signers)
      * @param change {@code added}, {@code removed} or {@code changed}
      */
     public record Change(String kind, String id, String change) {
@@ -234,6 +234,9 @@ public final class Registry {
         if (!(s0 == null ? MAPPER.createObjectNode() : s0).equals(SAME_VALUE,
                 s1 == null ? MAPPER.createObjectNode() : s1)) {
             out.add(new Change("settings", "*", "changed"));
+        }
+        if (!Objects.equals(nonNullArray(before.get(JarTrust.FIELD)), nonNullArray(after.get(JarTrust.FIELD)))) {
+            out.add(new Change(JarTrust.FIELD, "*", "changed"));
         }
         return out;
     }

@@ -9,7 +9,7 @@ import java.util.Optional;
 public enum Role {
     /** Everything. */
     PLATFORM,
-    /** Upload and delete filters; read everything except tokens. */
+    /** Upload and delete filters (jars only when signed by a trusted signer); read everything except tokens. */
     DEVELOPER,
     /** Read only, the audit log and the token list included. */
     AUDITOR;

@@ -10,9 +10,11 @@ import io.sluice.plugin.js.JsModules;
 import org.graalvm.polyglot.Value;
 
 import java.lang.management.ManagementFactory;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.TimeUnit;
@@ -85,6 +87,68 @@ public final class JsSandbox implements AutoCloseable {
     /** A new sandboxed context of the shared engine. */
     Context newContext(long statementLimit) {
         return JsModules.context(engine, statementLimit);
+    }
+
+    /**
+     * Runs work that evaluates code in {@code c} on a new platform thread (allocation is counted per platform
+     * thread only) and waits for it at most {@code deadline}, cancelling the context when the work runs past the
+     * deadline or allocates more than {@code memoryBytes}. Closes the context when done. For one-off evaluations
+     * outside the worker pool, such as inspecting an upload.
+     *
+     * @return empty when the work finished, else why it was cancelled
+     */
+    Optional<BudgetExceeded.Kind> bounded(Context c, Runnable work, Duration deadline, long memoryBytes) {
+        Thread t = Thread.ofPlatform().daemon().name("sluice-js-inspect").unstarted(() -> {
+            try {
+                work.run();
+            } catch (PolyglotException e) {
+                if (!e.isCancelled()) {
+                    throw e;
+                }
+            } finally {
+                try {
+                    c.close(true);
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "closing an inspection context: " + e);
+                }
+            }
+        });
+        long end = System.nanoTime() + deadline.toNanos();
+        t.start();
+        BudgetExceeded.Kind breach = null;
+        boolean interrupted = false;
+        while (t.isAlive() && breach == null) {
+            try {
+                t.join(Duration.ofMillis(2));
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+            long allocated = threads.getThreadAllocatedBytes(t.threadId());
+            if (t.isAlive() && System.nanoTime() - end > 0) {
+                breach = BudgetExceeded.Kind.DEADLINE;
+            } else if (t.isAlive() && allocated > memoryBytes) {
+                breach = BudgetExceeded.Kind.MEMORY;
+            }
+        }
+        if (breach != null) {
+            try {
+                c.close(true);   // cancels the running evaluation; the thread ends with a cancelled exception
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "cancelling an inspection context: " + e);
+            }
+            try {
+                t.join(Duration.ofSeconds(1));
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+            if (t.isAlive()) {
+                LOG.log(System.Logger.Level.WARNING, "a cancelled script inspection is still running on " + t);
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        return Optional.ofNullable(breach);
     }
 
     /** Evaluates the prelude in a new context: returns the {@code invoke} function. */

@@ -12,8 +12,10 @@ import org.graalvm.polyglot.Source;
 import org.graalvm.polyglot.SourceSection;
 import org.graalvm.polyglot.Value;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * An uploaded JavaScript filter, inspected: an ES module whose default export has {@code name}, {@code version},
@@ -34,6 +36,7 @@ import java.util.List;
 public record JsScript(String name, String version, String description, String schema, String sha256, Source source,
                        boolean hasOnResponse, boolean readsRequestBody, boolean readsResponseBody) {
     private static final long INSPECT_STATEMENTS = 1_000_000;
+    private static final long INSPECT_MEMORY_BYTES = 64L * 1024 * 1024;
 
     /** @return {@code name@version} */
     public String key() {
@@ -46,17 +49,50 @@ public record JsScript(String name, String version, String description, String s
     }
 
     /**
-     * Compiles and evaluates a script once in a fresh sandboxed context, and reads its exports.
+     * Compiles and evaluates a script once in a fresh sandboxed context, and reads its exports. The evaluation
+     * runs on its own platform thread under a wall-clock deadline and an allocation budget (the statement limit
+     * alone does not stop one huge allocation or a slow regular expression); the caller only waits.
      *
-     * @param sandbox the engine
-     * @param text    the module source
+     * @param sandbox  the engine
+     * @param text     the module source
+     * @param deadline how long evaluating it may take
      * @return the inspected script
-     * @throws FilterArtifacts.Invalid syntax errors (with line and column), a failing top level, or missing/bad exports
+     * @throws FilterArtifacts.Invalid syntax errors (with line and column), a failing top level, missing/bad
+     *                                 exports, or a top level allocating past the budget
+     * @throws FilterArtifacts.InspectionFailed 422 {@code inspection_timeout} when it ran past the deadline
      */
-    public static JsScript inspect(JsSandbox sandbox, String text) throws FilterArtifacts.Invalid {
+    public static JsScript inspect(JsSandbox sandbox, String text, Duration deadline)
+            throws FilterArtifacts.Invalid, FilterArtifacts.InspectionFailed {
+        Context c = sandbox.newContext(INSPECT_STATEMENTS);
+        JsScript[] result = new JsScript[1];
+        Exception[] failed = new Exception[1];
+        Optional<BudgetExceeded.Kind> breach = sandbox.bounded(c, () -> {
+            try {
+                result[0] = evaluate(sandbox, c, text);
+            } catch (FilterArtifacts.Invalid | RuntimeException e) {
+                failed[0] = e;
+            }
+        }, deadline, INSPECT_MEMORY_BYTES);
+        if (breach.isPresent() && breach.get() == BudgetExceeded.Kind.MEMORY) {
+            throw new FilterArtifacts.Invalid(List.of(new Problem("", 0, "top level allocated more than "
+                    + INSPECT_MEMORY_BYTES / (1024 * 1024) + " MiB")));
+        }
+        if (breach.isPresent()) {
+            throw new FilterArtifacts.InspectionFailed(422, "inspection_timeout", "the script's top level did not"
+                    + " finish within " + deadline.toMillis() + " ms; it was cancelled and nothing was stored");
+        }
+        if (failed[0] instanceof FilterArtifacts.Invalid e) {
+            throw e;
+        }
+        if (failed[0] instanceof RuntimeException e) {
+            throw e;
+        }
+        return result[0];
+    }
+
+    private static JsScript evaluate(JsSandbox sandbox, Context c, String text) throws FilterArtifacts.Invalid {
         String sha = Secrets.hash(text).substring("sha256:".length());
         Source source = JsModules.module(text, "filter-" + sha.substring(0, 12) + ".mjs");
-        Context c = sandbox.newContext(INSPECT_STATEMENTS);
         try {
             sandbox.prelude(c);
             Value module;

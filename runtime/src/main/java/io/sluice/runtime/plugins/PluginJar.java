@@ -3,9 +3,6 @@ package io.sluice.runtime.plugins;
 import io.sluice.plugin.FilterDescriptor;
 import io.sluice.plugin.FilterFactory;
 import io.sluice.plugin.PluginApi;
-import io.sluice.registry.admin.FilterArtifacts.Invalid;
-import io.sluice.registry.config.ConfigParser;
-import io.sluice.registry.config.Problem;
 import org.pf4j.CompoundPluginDescriptorFinder;
 import org.pf4j.DefaultVersionManager;
 import org.pf4j.JarPluginManager;
@@ -26,6 +23,10 @@ import java.util.List;
  * gateway and everything else from the jar itself, so a plugin cannot come to depend on the gateway's libraries.
  * Each jar gets its own {@link PluginManager}: two versions of one plugin (same PF4J id) are loaded side by side
  * while a route moves from one to the other. {@link #close()} stops the plugin and closes its class loader.
+ *
+ * <p>This class needs only the JDK, pf4j and plugin-api: the control plane runs it in a child JVM with just those
+ * on the class path to inspect an upload ({@link JarInspector}), so it must not reach for the gateway's other
+ * classes.
  */
 public final class PluginJar implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PluginJar.class.getName());
@@ -51,14 +52,14 @@ public final class PluginJar implements AutoCloseable {
      * Loads a plugin jar and checks it: a PF4J descriptor ({@code Plugin-Id}, {@code Plugin-Version},
      * {@code Plugin-Requires} naming a plugin-api range that includes this gateway's), exactly one
      * {@link FilterFactory} extension in its extension index, a public no-argument constructor that does not
-     * throw, and a descriptor whose name and version are the plugin's id and version and whose schema is a JSON
-     * Schema.
+     * throw, and a descriptor whose name and version are the plugin's id and version. (Whether the schema is a
+     * JSON Schema is the caller's check: it needs the gateway's schema library.)
      *
      * @param jar the jar file
      * @return the loaded plugin; close it to unload
-     * @throws Invalid with what is wrong, the plugin unloaded
+     * @throws Refused with what is wrong, the plugin unloaded
      */
-    public static PluginJar load(Path jar) throws Invalid {
+    public static PluginJar load(Path jar) throws Refused {
         PluginDescriptor d = descriptor(jar);
         Manager m = new Manager(jar.getParent());
         m.setSystemVersion(PluginApi.version());
@@ -78,21 +79,20 @@ public final class PluginJar implements AutoCloseable {
             }
             FilterFactory factory = instantiate(found.getFirst(), loader);
             FilterDescriptor fd = describe(factory, loader);
-            List<Problem> problems = new ArrayList<>();
+            List<String> problems = new ArrayList<>();
             if (!fd.name().equals(d.getPluginId())) {
-                problems.add(new Problem("", 0, "the FilterFactory's descriptor names the filter '" + fd.name()
-                        + "' but the jar's Plugin-Id is '" + d.getPluginId() + "'; they must be the same"));
+                problems.add("the FilterFactory's descriptor names the filter '" + fd.name()
+                        + "' but the jar's Plugin-Id is '" + d.getPluginId() + "'; they must be the same");
             }
             if (!fd.version().equals(d.getVersion())) {
-                problems.add(new Problem("", 0, "the FilterFactory's descriptor has version " + fd.version()
-                        + " but the jar's Plugin-Version is " + d.getVersion() + "; they must be the same"));
+                problems.add("the FilterFactory's descriptor has version " + fd.version()
+                        + " but the jar's Plugin-Version is " + d.getVersion() + "; they must be the same");
             }
-            ConfigParser.schemaProblems(fd.schema()).forEach(p -> problems.add(new Problem("schema", 0, p)));
             if (!problems.isEmpty()) {
-                throw new Invalid(problems);
+                throw new Refused(problems);
             }
             return new PluginJar(m, id, loader, factory, fd);
-        } catch (Invalid e) {
+        } catch (Refused e) {
             unload(m, id);
             throw e;
         } catch (RuntimeException | LinkageError e) {
@@ -121,7 +121,7 @@ public final class PluginJar implements AutoCloseable {
         unload(manager, id);
     }
 
-    private static PluginDescriptor descriptor(Path jar) throws Invalid {
+    private static PluginDescriptor descriptor(Path jar) throws Refused {
         PluginDescriptor d;
         try {
             d = new CompoundPluginDescriptorFinder().add(new PropertiesPluginDescriptorFinder())
@@ -130,34 +130,33 @@ public final class PluginJar implements AutoCloseable {
             throw invalid("no PF4J plugin descriptor: the jar's MANIFEST.MF (or plugin.properties) must carry"
                     + " Plugin-Id, Plugin-Version and Plugin-Requires");
         }
-        List<Problem> problems = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
         if (blank(d.getPluginId())) {
-            problems.add(new Problem("", 0, "the PF4J descriptor has no Plugin-Id"));
+            problems.add("the PF4J descriptor has no Plugin-Id");
         }
         if (blank(d.getVersion())) {
-            problems.add(new Problem("", 0, "the PF4J descriptor has no Plugin-Version"));
+            problems.add("the PF4J descriptor has no Plugin-Version");
         }
         String requires = d.getRequires();
         if (blank(requires) || requires.trim().equals("*")) {
-            problems.add(new Problem("", 0, "the PF4J descriptor must state the plugin-api versions it was built"
-                    + " for, e.g. Plugin-Requires: >=" + PluginApi.version() + " & <" + nextBreaking() + ""));
+            problems.add("the PF4J descriptor must state the plugin-api versions it was built for, e.g."
+                    + " Plugin-Requires: >=" + PluginApi.version() + " & <" + nextBreaking());
         } else {
             boolean ok;
             try {
                 ok = new DefaultVersionManager().checkVersionConstraint(PluginApi.version(), requires);
             } catch (RuntimeException e) {
                 ok = false;
-                problems.add(new Problem("", 0, "Plugin-Requires '" + requires + "' is not a version range: "
-                        + e.getMessage()));
+                problems.add("Plugin-Requires '" + requires + "' is not a version range: " + e.getMessage());
             }
             if (!ok && problems.isEmpty()) {
-                problems.add(new Problem("", 0, "the plugin was built for plugin-api " + requires
+                problems.add("the plugin was built for plugin-api " + requires
                         + " (Plugin-Requires) but this gateway provides plugin-api " + PluginApi.version()
-                        + "; rebuild it against plugin-api " + PluginApi.version()));
+                        + "; rebuild it against plugin-api " + PluginApi.version());
             }
         }
         if (!problems.isEmpty()) {
-            throw new Invalid(problems);
+            throw new Refused(problems);
         }
         return d;
     }
@@ -170,7 +169,7 @@ public final class PluginJar implements AutoCloseable {
     }
 
     private static FilterFactory instantiate(Class<? extends FilterFactory> type, ClassLoader loader)
-            throws Invalid {
+            throws Refused {
         return inPlugin(loader, () -> {
             try {
                 return type.getDeclaredConstructor().newInstance();
@@ -182,7 +181,7 @@ public final class PluginJar implements AutoCloseable {
         });
     }
 
-    private static FilterDescriptor describe(FilterFactory f, ClassLoader loader) throws Invalid {
+    private static FilterDescriptor describe(FilterFactory f, ClassLoader loader) throws Refused {
         return inPlugin(loader, () -> {
             try {
                 FilterDescriptor d = f.descriptor();
@@ -232,8 +231,26 @@ public final class PluginJar implements AutoCloseable {
         return s == null || s.isBlank();
     }
 
-    private static Invalid invalid(String message) {
-        return new Invalid(List.of(new Problem("", 0, message)));
+    private static Refused invalid(String message) {
+        return new Refused(List.of(message));
+    }
+
+    /** A jar that is not a usable plugin. */
+    public static final class Refused extends Exception {
+        private final List<String> problems;
+
+        /**
+         * @param problems what is wrong, one sentence each
+         */
+        public Refused(List<String> problems) {
+            super(problems.getFirst(), null, false, false);
+            this.problems = List.copyOf(problems);
+        }
+
+        /** @return what is wrong */
+        public List<String> problems() {
+            return problems;
+        }
     }
 
     /** PF4J's jar manager, with plugin class loaders whose parent exposes only the plugin API. */

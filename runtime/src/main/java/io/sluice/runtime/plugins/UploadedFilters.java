@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -30,7 +31,9 @@ import java.util.function.Supplier;
  * from the store once and kept in {@code <data-dir>/filters/} (so a data plane restarted while the store is down
  * still has it). Scripts are inspected once and cached by {@code name@version} (versions are immutable). Jars are
  * loaded when the first config snapshot uses them and unloaded, class loader closed, when the last snapshot
- * using them has drained. Also the registry's inspector for uploads.
+ * using them has drained. Also the registry's inspector for uploads: a jar upload is inspected in a child JVM
+ * ({@link JarInspector}), never in this process; a script on its own sandbox thread under a deadline and an
+ * allocation budget. Both under the inspection deadline, {@code -Dsluice.inspect.deadline-ms} (default 10 s).
  */
 public final class UploadedFilters implements FilterArtifacts, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(UploadedFilters.class.getName());
@@ -41,6 +44,8 @@ public final class UploadedFilters implements FilterArtifacts, AutoCloseable {
     private volatile JsSandbox sandbox;
     private final Store store;
     private final Path dir;
+    private final Duration inspectDeadline;
+    private final JarInspector jarInspector;
     private final Map<String, JsFilterFactory> scripts = new ConcurrentHashMap<>();
     /** Descriptors of uploaded versions read so far (immutable per name@version), so validation loads nothing twice. */
     private final Map<String, FilterDescriptor> descriptors = new ConcurrentHashMap<>();
@@ -70,6 +75,8 @@ public final class UploadedFilters implements FilterArtifacts, AutoCloseable {
         this.start = sandbox;
         this.store = store;
         this.dir = dataDir.resolve("filters");
+        this.inspectDeadline = Duration.ofMillis(Long.getLong("sluice.inspect.deadline-ms", 10_000));
+        this.jarInspector = new JarInspector(dataDir.resolve("inspector"), inspectDeadline);
     }
 
     /** @return the sandbox, started on first use */
@@ -117,7 +124,8 @@ public final class UploadedFilters implements FilterArtifacts, AutoCloseable {
         }
         try {
             if (artifact.get().kind().equals(JS)) {
-                JsScript s = JsScript.inspect(sandbox(), new String(artifact.get().content(), StandardCharsets.UTF_8));
+                JsScript s = JsScript.inspect(sandbox(), new String(artifact.get().content(), StandardCharsets.UTF_8),
+                        inspectDeadline);
                 if (!s.name().equals(name) || !s.version().equals(v.get())) {
                     return Optional.empty();
                 }
@@ -139,7 +147,7 @@ public final class UploadedFilters implements FilterArtifacts, AutoCloseable {
                 held.users++;
                 return Optional.of(new Acquired(held.factory, () -> release(key)));
             }
-        } catch (Invalid e) {
+        } catch (Invalid | InspectionFailed | PluginJar.Refused e) {
             LOG.log(System.Logger.Level.ERROR, "stored filter " + key + " does not load: " + e.getMessage());
             return Optional.empty();
         }
@@ -247,7 +255,7 @@ public final class UploadedFilters implements FilterArtifacts, AutoCloseable {
     }
 
     @Override
-    public Inspected inspect(String contentType, byte[] content) throws Invalid {
+    public Inspected inspect(String contentType, byte[] content) throws Invalid, InspectionFailed {
         return switch (contentType) {
             case "application/javascript", "text/javascript" -> inspectScript(content);
             case "application/java-archive", "application/x-java-archive" -> inspectJar(content);
@@ -256,38 +264,20 @@ public final class UploadedFilters implements FilterArtifacts, AutoCloseable {
         };
     }
 
-    private Inspected inspectScript(byte[] content) throws Invalid {
+    private Inspected inspectScript(byte[] content) throws Invalid, InspectionFailed {
         String text;
         try {
             text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(content)).toString();
         } catch (CharacterCodingException e) {
             throw new Invalid(List.of(new Problem("", 0, "the script is not UTF-8")));
         }
-        JsScript s = JsScript.inspect(sandbox(), text);
+        JsScript s = JsScript.inspect(sandbox(), text, inspectDeadline);
         return new Inspected(JS, s.name(), s.version(), s.schema(), s.description());
     }
 
-    private Inspected inspectJar(byte[] content) throws Invalid {
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, ".inspect", ".jar");
-            Files.write(tmp, content);
-            try (PluginJar jar = PluginJar.load(tmp)) {
-                FilterDescriptor d = jar.descriptor();
-                return new Inspected(JAR, d.name(), d.version(), d.schema(), d.description());
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot write " + dir + ": " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException e) {
-                    LOG.log(System.Logger.Level.WARNING, "cannot delete " + tmp + ": " + e);
-                }
-            }
-        }
+    private Inspected inspectJar(byte[] content) throws Invalid, InspectionFailed {
+        FilterDescriptor d = jarInspector.inspect(content);
+        return new Inspected(JAR, d.name(), d.version(), d.schema(), d.description());
     }
 
     @Override

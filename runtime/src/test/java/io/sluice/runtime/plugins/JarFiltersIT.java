@@ -18,6 +18,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
@@ -139,19 +141,23 @@ class JarFiltersIT {
         assertEquals(201, upload(TestJars.tagger("slow", "2.0.0").build()).status());
         route("s", "/s/**", "[{\"name\": \"slow\", \"version\": \"1.0.0\", \"config\": {\"sleep_ms\": 700},"
                 + " \"limits\": {\"deadline_ms\": 5000}}]");
-        var inFlight = Thread.ofVirtual().start(() -> {
+        // the response is checked here, on the test's thread: an assertion failing on the background thread
+        // would only end that thread
+        CompletableFuture<HttpResponse<String>> inFlight = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
             try {
-                HttpResponse<String> r = get("/s/slow");
-                assertEquals(200, r.statusCode(), r.body());
-                assertEquals("slow 1.0.0", r.headers().firstValue("x-jar-by").orElseThrow());
-            } catch (Exception e) {
-                throw new AssertionError(e);
+                inFlight.complete(get("/s/slow"));
+            } catch (Throwable e) {
+                inFlight.completeExceptionally(e);
             }
         });
         await("the slow request is in the filter", () -> filterThreads("slow") == 1);
         route("s", "/s/**", "[{\"name\": \"slow\", \"version\": \"2.0.0\"}]");
         assertTrue(node.uploads().loadedJars().contains("slow@1.0.0"), "1.0.0 stays while its request runs");
-        inFlight.join();
+        HttpResponse<String> r = inFlight.get(30, TimeUnit.SECONDS);
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("slow 1.0.0", r.headers().firstValue("x-jar-by").orElse("(none)"),
+                "the request in flight finishes on the jar it started with");
         await("1.0.0 is unloaded after its request", () -> node.uploads().loadedJars().equals(List.of("slow@2.0.0")));
     }
 
@@ -238,8 +244,10 @@ class JarFiltersIT {
         }
         assertEquals(0, node.registry().orElseThrow().store().filters().size(), "nothing stored");
         assertEquals(List.of(), node.uploads().loadedJars());
-        try (Stream<Path> left = Files.list(dir.resolve("data").resolve("filters"))) {
-            assertEquals(List.of(), left.toList(), "no inspection copies left behind");
+        assertFalse(Files.exists(dir.resolve("data").resolve("filters")), "nothing kept for the node to load");
+        try (Stream<Path> left = Files.list(dir.resolve("data").resolve("inspector"))) {
+            assertEquals(List.of(), left.map(p -> p.getFileName().toString()).filter(f -> !f.startsWith("classes-"))
+                    .toList(), "no inspection copies left behind");
         }
     }
 
