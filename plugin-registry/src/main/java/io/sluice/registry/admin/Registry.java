@@ -235,7 +235,7 @@ public final class Registry {
                 s1 == null ? MAPPER.createObjectNode() : s1)) {
             out.add(new Change("settings", "*", "changed"));
         }
-        if (!Objects.equals(nonNullArray(before.get(JarTrust.FIELD)), nonNullArray(after.get(JarTrust.FIELD)))) {
+        if (!nonNullArray(before.get(JarTrust.FIELD)).equals(SAME_VALUE, nonNullArray(after.get(JarTrust.FIELD)))) {
             out.add(new Change(JarTrust.FIELD, "*", "changed"));
         }
         return out;
