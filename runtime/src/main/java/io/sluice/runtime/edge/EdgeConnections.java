@@ -288,12 +288,35 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
             super(new SocketSupplier(original, socket, c));
         }
 
+        /** Inside {@link #readBuffer(int)}, which skips what it read: those skips are not a parser's. */
+        private boolean reading;
+
         @Override
         public void skip(int lenToSkip) {
-            if (lenToSkip == 2 && !startsWithNewLine()) {
+            if (lenToSkip == 2 && !reading && !startsWithNewLine()) {
                 throw badChunk("chunk data must end in CRLF");
             }
             super.skip(lenToSkip);
+        }
+
+        @Override
+        public BufferData readBuffer(int length) {
+            reading = true;
+            try {
+                return super.readBuffer(length);
+            } finally {
+                reading = false;
+            }
+        }
+
+        @Override
+        public BufferData readBuffer() {
+            reading = true;
+            try {
+                return super.readBuffer();
+            } finally {
+                reading = false;
+            }
         }
 
         /**
