@@ -125,6 +125,16 @@ public final class SluiceServer implements AutoCloseable {
             // the proxy listener's only connection kind: Helidon's HTTP/1.1 with a strict reader, watched for
             // slow and greedy clients
             edge = new EdgeConnections(http1, () -> gateway.current().edge());
+            Telemetry.gauge("sluice.edge.connections", "client connections open on the proxy listener", edge,
+                    EdgeConnections::open);
+            for (String reason : new String[] {"head", "body", "idle", "refused"}) {
+                io.micrometer.core.instrument.FunctionCounter.builder("sluice.edge.connections.closed", edge,
+                                e -> e.closedFor(reason))
+                        .description("client connections closed by a limit: head/body/idle timeouts, refused over"
+                                + " max_connections(_per_address)")
+                        .tag("reason", reason)
+                        .register(Telemetry.registry());
+            }
             b.protocolsDiscoverServices(false)
                     .addConnectionSelector(edge)
                     .host(listeners.proxyHost())

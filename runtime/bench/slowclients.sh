@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Slow-client attack: Debian's slowhttptest against `bin/sluice start` with its defaults (settings.clients not
+# set), while a legitimate client (runtime/bench/legit_client.py, from 127.0.0.2 so the per-address limit that
+# bounds the attacker does not also refuse it) sends one GET every 50 ms on a new connection.
+#   phase 1  before: the legitimate client alone, BEFORE seconds
+#   phase 2  slowloris: 1,000 connections, a header every 20 s, ATTACK seconds (-H -c 1000 -i 20 -r 200 -l ATTACK)
+#   phase 3  slow body: 1,000 connections, 10 body bytes every 20 s (-B ...)
+# Each phase prints the legitimate client's requests, errors, p50/p99/max, and slowhttptest's own summary.
+#   runtime/bench/slowclients.sh                 # defaults: BEFORE=20 ATTACK=60
+# Needs: slowhttptest, nginx, python3. Targets 127.0.0.1 only; stops what it started.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+BEFORE=${BEFORE:-20}
+ATTACK=${ATTACK:-60}
+UP_PORT=${UP_PORT:-19031}
+SLUICE_PORT=${SLUICE_PORT:-19033}
+ADMIN_PORT=${ADMIN_PORT:-19034}
+OUT="$HERE/out-slow"
+rm -rf "$OUT"; mkdir -p "$OUT"
+for tool in slowhttptest nginx python3 curl; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install slowhttptest nginx-light python3 curl)" >&2; exit 1; }
+done
+. "$HERE/lib.sh"
+
+head -c 1024 /dev/zero | tr '\0' 'x' > "$OUT/1k.txt"
+nginx_conf "$OUT/nginx-up" "$UP_PORT" "server { listen 127.0.0.1:$UP_PORT; location / { root $OUT; try_files /1k.txt =404; } }"
+nginx -c "$OUT/nginx-up/nginx.conf"
+
+cat > "$OUT/sluice.yaml" <<YAML
+routes:
+  - id: r
+    paths: ["/**"]
+    methods: [GET, POST]
+    upstream: {targets: [{url: "http://127.0.0.1:$UP_PORT"}]}
+YAML
+SLUICE_ADMIN_TOKEN=bench "$ROOT/bin/sluice" start --config "$OUT/sluice.yaml" --data-dir "$OUT/data" \
+    --proxy-port "$SLUICE_PORT" --admin-port "$ADMIN_PORT" > "$OUT/sluice.log" 2>&1 &
+SLUICE_PID=$!
+PIDS+=("$SLUICE_PID")
+for _ in $(seq 1 120); do curl -fs "127.0.0.1:$ADMIN_PORT/ready" >/dev/null && break; sleep 0.5; done
+python3 "$HERE/legit_client.py" "$SLUICE_PORT" 10 >/dev/null   # warm-up
+
+echo "== before (legitimate client alone, ${BEFORE} s)"
+python3 "$HERE/legit_client.py" "$SLUICE_PORT" "$BEFORE"
+
+attack() { # name flags...
+    local name=$1; shift
+    echo "== during $name (1,000 connections, ${ATTACK} s)"
+    slowhttptest "$@" -c 1000 -i 20 -r 200 -l "$ATTACK" -u "http://127.0.0.1:$SLUICE_PORT/x" -p 3 \
+        -g -o "$OUT/$name" > "$OUT/$name.txt" 2>&1 &
+    local sp=$!
+    PIDS+=("$sp")
+    sleep 8   # let the attack open its connections before measuring
+    python3 "$HERE/legit_client.py" "$SLUICE_PORT" "$((ATTACK - 12))"
+    wait "$sp" || true
+    grep -E 'closed|pending|connected|service available' "$OUT/$name.csv" >/dev/null 2>&1 || true
+    tail -n 3 "$OUT/$name.csv" | sed 's/^/   slowhttptest csv (seconds,closed,pending,connected,available): /'
+}
+attack slowloris -H
+attack slowbody -B -s 8192
+echo "== gateway counters"
+curl -s "127.0.0.1:$ADMIN_PORT/metrics" | grep -E '^sluice_edge' || true
