@@ -45,6 +45,15 @@ class ConfigParserTest {
     }
 
     @Test
+    void recursiveAliasesAreRefusedNotWalkedForever() {
+        // found by ConfigParserFuzzTest: SnakeYAML composes "&a [*a]" into a cycle; walking it overflowed the stack
+        ConfigException e = assertThrows(ConfigException.class, () -> parser.parse("a: &a [1, *a]\n"));
+        assertEquals(List.of(new Problem("a[1]", 1, "recursive alias")), e.problems());
+        e = assertThrows(ConfigException.class, () -> parser.parse("&r {routes: [], x: {y: *r}}"));
+        assertEquals("x.y: recursive alias", e.getMessage());
+    }
+
+    @Test
     void unknownVersionIsAnUnknownPlugin() {
         ConfigException e = assertThrows(ConfigException.class, () -> parser.parse(
                 "global_plugins: [{name: limit, version: 9.9.9, config: {rps: 1}}]"));
