@@ -59,6 +59,9 @@ public record SourceTree(JsonNode root, Map<String, Integer> lines) {
             throw new ConfigException(List.of(new Problem("", line, "syntax error: " + e.getProblem())));
         } catch (YAMLException e) {
             throw new ConfigException(List.of(new Problem("", 1, "syntax error: " + e.getMessage())));
+        } catch (IllegalArgumentException e) {
+            // SnakeYAML throws this, not a YAMLException, for a malformed tag such as "!%a" (found by fuzzing)
+            throw new ConfigException(List.of(new Problem("", 1, "syntax error: " + e.getMessage())));
         }
         Map<String, Integer> lines = new HashMap<>();
         List<Problem> problems = new ArrayList<>();

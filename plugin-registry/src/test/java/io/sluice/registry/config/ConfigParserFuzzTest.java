@@ -24,7 +24,7 @@ class ConfigParserFuzzTest {
     private static final ConfigParser PARSER = new ConfigParser((name, version) ->
             name.equals("limit") && version.map("2.0.0"::equals).orElse(true) ? Optional.of(LIMIT) : Optional.empty());
 
-    @FuzzTest(maxDuration = "5m")
+    @FuzzTest(maxDuration = "4m")
     @Timeout(10)
     void parse(byte[] input) {
         String text = new String(input, StandardCharsets.UTF_8);

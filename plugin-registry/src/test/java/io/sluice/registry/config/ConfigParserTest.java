@@ -54,6 +54,14 @@ class ConfigParserTest {
     }
 
     @Test
+    void aMalformedTagIsASyntaxError() {
+        // found by ConfigParserFuzzTest: SnakeYAML threw IllegalArgumentException, which escaped the parser
+        ConfigException e = assertThrows(ConfigException.class, () -> parser.parse("!%a"));
+        assertEquals(List.of(new Problem("", 1, "syntax error: Tag must not contain leading or trailing spaces.")),
+                e.problems());
+    }
+
+    @Test
     void unknownVersionIsAnUnknownPlugin() {
         ConfigException e = assertThrows(ConfigException.class, () -> parser.parse(
                 "global_plugins: [{name: limit, version: 9.9.9, config: {rps: 1}}]"));
