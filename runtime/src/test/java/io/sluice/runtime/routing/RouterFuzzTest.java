@@ -39,7 +39,7 @@ class RouterFuzzTest {
     record Spec(int id, PathPattern pattern, List<String> methods, List<String> hosts) {
     }
 
-    @FuzzTest(maxDuration = "5m")
+    @FuzzTest(maxDuration = "4m")
     void lookup(byte[] input) {
         List<Spec> accepted = new ArrayList<>();
         List<String[]> lookups = new ArrayList<>();

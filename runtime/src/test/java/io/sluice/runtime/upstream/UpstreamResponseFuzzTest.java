@@ -2,7 +2,6 @@ package io.sluice.runtime.upstream;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.sluice.plugin.Headers;
-import org.junit.jupiter.api.Timeout;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -42,8 +41,7 @@ class UpstreamResponseFuzzTest {
             "Transfer-Encoding", "TE", "Trailer", "Upgrade", "Proxy-Authenticate", "Proxy-Authorization");
 
     /** The input is the upstream's whole answer to a GET. */
-    @FuzzTest(maxDuration = "5m")
-    @Timeout(10)
+    @FuzzTest(maxDuration = "4m")
     void response(byte[] input) throws IOException {
         exchange(input, "GET", input.length % 2 == 0);
     }
@@ -52,8 +50,7 @@ class UpstreamResponseFuzzTest {
      * The input's first byte pads the head (0..16 KiB) so the body crosses the connection's 16 KiB buffer at
      * varying offsets; the rest is a chunked body.
      */
-    @FuzzTest(maxDuration = "5m")
-    @Timeout(10)
+    @FuzzTest(maxDuration = "4m")
     void chunkedBody(byte[] input) throws IOException {
         int pad = input.length == 0 ? 0 : (input[0] & 0xff) * 64;
         byte[] body = input.length == 0 ? input : Arrays.copyOfRange(input, 1, input.length);
