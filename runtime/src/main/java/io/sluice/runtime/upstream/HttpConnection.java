@@ -207,8 +207,14 @@ final class HttpConnection implements Closeable {
         while (ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t')) {
             ve--;
         }
-        into.add(HeaderNameCache.name(buf, start, colon - start),
-                new String(buf, vs, ve - vs, StandardCharsets.ISO_8859_1));
+        try {
+            into.add(HeaderNameCache.name(buf, start, colon - start),
+                    new String(buf, vs, ve - vs, StandardCharsets.ISO_8859_1));
+        } catch (IllegalArgumentException e) {
+            // Headers refuses CR, NUL and other controls in a value (a bare CR here, found by fuzzing): the
+            // upstream broke the syntax, which is a 502, not an exception escaping the client
+            throw new UpstreamException(UpstreamException.Kind.PROTOCOL, "bad upstream header: " + e.getMessage());
+        }
         return end - start;
     }
 
