@@ -1,7 +1,9 @@
 # a legitimate client from 127.0.0.2: one GET per 50 ms on a new connection; prints p50/p99/max latency and errors
-import socket,time,sys
+# usage: legit_client.py PORT SECONDS [PID]  (with PID: stops early once that process has exited)
+import os,socket,time,sys
 port=int(sys.argv[1]); dur=float(sys.argv[2]); lat=[]; errs=0; t_end=time.time()+dur
-while time.time()<t_end:
+watch=sys.argv[3] if len(sys.argv)>3 else None
+while time.time()<t_end and (watch is None or os.path.exists('/proc/'+watch)):
     t0=time.time()
     try:
         s=socket.create_connection(('127.0.0.1',port),timeout=10,source_address=('127.0.0.2',0))

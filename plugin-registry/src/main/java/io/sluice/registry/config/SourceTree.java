@@ -19,8 +19,10 @@ import org.yaml.snakeyaml.nodes.Tag;
 import java.io.StringReader;
 import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -48,6 +50,7 @@ public record SourceTree(JsonNode root, Map<String, Integer> lines) {
         options.setAllowDuplicateKeys(false);
         options.setMaxAliasesForCollections(10);
         options.setCodePointLimit(16 * 1024 * 1024);
+        options.setNestingDepthLimit(50);   // SnakeYAML's default, pinned: convert() below recurses once per level
         Node node;
         try {
             node = new Yaml(new SafeConstructor(options)).compose(new StringReader(text));
@@ -56,10 +59,14 @@ public record SourceTree(JsonNode root, Map<String, Integer> lines) {
             throw new ConfigException(List.of(new Problem("", line, "syntax error: " + e.getProblem())));
         } catch (YAMLException e) {
             throw new ConfigException(List.of(new Problem("", 1, "syntax error: " + e.getMessage())));
+        } catch (IllegalArgumentException e) {
+            // SnakeYAML throws this, not a YAMLException, for a malformed tag such as "!%a" (found by fuzzing)
+            throw new ConfigException(List.of(new Problem("", 1, "syntax error: " + e.getMessage())));
         }
         Map<String, Integer> lines = new HashMap<>();
         List<Problem> problems = new ArrayList<>();
-        JsonNode root = node == null ? JSON.objectNode() : convert(node, "", lines, problems);
+        JsonNode root = node == null ? JSON.objectNode()
+                : convert(node, "", lines, problems, Collections.newSetFromMap(new IdentityHashMap<>()));
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
@@ -98,8 +105,23 @@ public record SourceTree(JsonNode root, Map<String, Integer> lines) {
         return new Problem(path, lineOf(path), message);
     }
 
-    private static JsonNode convert(Node node, String path, Map<String, Integer> lines, List<Problem> problems) {
+    private static JsonNode convert(Node node, String path, Map<String, Integer> lines, List<Problem> problems,
+                                    Set<Node> enclosing) {
         lines.putIfAbsent(path, node.getStartMark().getLine() + 1);
+        // SnakeYAML composes an alias inside its own anchor ("&a [*a]") into a cycle; walking it would never end
+        if (!(node instanceof ScalarNode) && !enclosing.add(node)) {
+            problems.add(new Problem(path, node.getStartMark().getLine() + 1, "recursive alias"));
+            return JSON.nullNode();
+        }
+        try {
+            return convertIn(node, path, lines, problems, enclosing);
+        } finally {
+            enclosing.remove(node);
+        }
+    }
+
+    private static JsonNode convertIn(Node node, String path, Map<String, Integer> lines, List<Problem> problems,
+                                      Set<Node> enclosing) {
         if (node instanceof MappingNode map) {
             ObjectNode out = JSON.objectNode();
             Set<String> seen = new HashSet<>();
@@ -115,7 +137,7 @@ public record SourceTree(JsonNode root, Map<String, Integer> lines) {
                     continue;
                 }
                 lines.put(child, key.getStartMark().getLine() + 1);
-                out.set(key.getValue(), convert(t.getValueNode(), child, lines, problems));
+                out.set(key.getValue(), convert(t.getValueNode(), child, lines, problems, enclosing));
             }
             return out;
         }
@@ -123,7 +145,7 @@ public record SourceTree(JsonNode root, Map<String, Integer> lines) {
             ArrayNode out = JSON.arrayNode();
             List<Node> items = seq.getValue();
             for (int i = 0; i < items.size(); i++) {
-                out.add(convert(items.get(i), path + "[" + i + "]", lines, problems));
+                out.add(convert(items.get(i), path + "[" + i + "]", lines, problems, enclosing));
             }
             return out;
         }

@@ -45,6 +45,23 @@ class ConfigParserTest {
     }
 
     @Test
+    void recursiveAliasesAreRefusedNotWalkedForever() {
+        // found by ConfigParserFuzzTest: SnakeYAML composes "&a [*a]" into a cycle; walking it overflowed the stack
+        ConfigException e = assertThrows(ConfigException.class, () -> parser.parse("a: &a [1, *a]\n"));
+        assertEquals(List.of(new Problem("a[1]", 1, "recursive alias")), e.problems());
+        e = assertThrows(ConfigException.class, () -> parser.parse("&r {routes: [], x: {y: *r}}"));
+        assertEquals("x.y: recursive alias", e.getMessage());
+    }
+
+    @Test
+    void aMalformedTagIsASyntaxError() {
+        // found by ConfigParserFuzzTest: SnakeYAML threw IllegalArgumentException, which escaped the parser
+        ConfigException e = assertThrows(ConfigException.class, () -> parser.parse("!%a"));
+        assertEquals(List.of(new Problem("", 1, "syntax error: Tag must not contain leading or trailing spaces.")),
+                e.problems());
+    }
+
+    @Test
     void unknownVersionIsAnUnknownPlugin() {
         ConfigException e = assertThrows(ConfigException.class, () -> parser.parse(
                 "global_plugins: [{name: limit, version: 9.9.9, config: {rps: 1}}]"));
