@@ -161,9 +161,14 @@ class CanonicalPathIT {
                 "/ => /");
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("variants")
-    void eachVariantIsRefusedOrRoutedByItsCanonicalForm(String row) throws Exception {
+    @Test
+    void eachVariantIsRefusedOrRoutedByItsCanonicalForm() throws Exception {
+        for (String row : variants().toList()) {
+            variant(row);
+        }
+    }
+
+    private void variant(String row) throws Exception {
         String raw = row.substring(0, row.lastIndexOf(" => "));
         String expected = row.substring(row.lastIndexOf(" => ") + 4);
         int before = upstream.requests().size();
