@@ -36,7 +36,7 @@ import java.util.Optional;
 public record JsScript(String name, String version, String description, String schema, String sha256, Source source,
                        boolean hasOnResponse, boolean readsRequestBody, boolean readsResponseBody) {
     private static final long INSPECT_STATEMENTS = 1_000_000;
-    private static final long INSPECT_MEMORY_BYTES = 64L * 1024 * 1024;
+    private static final long INSPECT_MEMORY_BYTES = 512L * 1024 * 1024;   // a first evaluation on a cold engine allocates tens of MiB itself
 
     /** @return {@code name@version} */
     public String key() {
