@@ -241,10 +241,10 @@ class UploadTrustIT {
 
     @Test
     void aScriptWhoseTopLevelAllocatesTooMuchOrRunsTooLongIsRefused() {
-        Resp big = uploadScript("const big = new Array(30000000).fill(0.5);\n");
+        Resp big = uploadScript("const big = new Array(120000000).fill(0.5);\n");
         assertEquals(400, big.status(), big.toString());
         assertEquals("invalid_filter", big.error());
-        assertTrue(big.body().contains("allocated more than 64 MiB"), big.body());
+        assertTrue(big.body().contains("allocated more than 512 MiB"), big.body());
 
         // one statement the statement limit cannot stop: a backtracking regular expression (the backreference
         // keeps it off the automaton engine) that would run for ages
