@@ -104,7 +104,6 @@ public final class CanonicalPath {
         int n = raw.length();
         // 1. decode unreserved escapes, normalise the others, refuse what is never allowed
         StringBuilder decoded = new StringBuilder(n);
-        // segments as [start, end) offsets into `decoded`, and whether a segment was written with escapes only
         for (int i = 0; i < n; i++) {
             char c = raw.charAt(i);
             if (c >= 128) {

@@ -279,22 +279,48 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
     }
 
     /**
-     * Reads the socket for Helidon's parser, noting when a read blocks (for the watchdog) and when a head begins,
-     * and checks the CRLF that must follow each chunk's data: Helidon's parser {@code skip(2)}s it unread, and
-     * its only other two-byte skips pass over a CRLF it has already found.
+     * Reads the socket for Helidon's parser (noting when a read blocks and when a head begins, for the watchdog)
+     * and checks what Helidon's chunked decoder does not: each chunk-size line is 1*HEXDIG (its number parser also
+     * takes {@code +5}), and the two bytes after a chunk's data, which it {@code skip(2)}s unread, are CRLF. The
+     * decoder reads a chunk as {@code readLine()} (the size), {@code readBuffer(size)}, {@code skip(2)};
+     * {@code readLine} is used for nothing else, so a non-zero size line arms the check of the next skip.
      */
     private static final class StrictReader extends DataReader {
+        /** A chunk's data was announced: the next parser skip passes over its terminator. */
+        private boolean chunkEndNext;
+        /** Inside {@link #readBuffer(int)}, which skips what it read: those skips are not the parser's. */
+        private boolean reading;
+
         StrictReader(DataReader original, HelidonSocket socket, Conn c) {
             super(new SocketSupplier(original, socket, c));
         }
 
-        /** Inside {@link #readBuffer(int)}, which skips what it read: those skips are not a parser's. */
-        private boolean reading;
+        @Override
+        public String readLine() {
+            String line = super.readLine();
+            int n = line.length();
+            if (n > 16) {
+                throw badChunk("chunk size too long");
+            }
+            boolean nonZero = false;
+            for (int i = 0; i < n; i++) {
+                char c = line.charAt(i);
+                if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')) {
+                    throw badChunk("a chunk size is hex digits only");
+                }
+                nonZero |= c != '0';
+            }
+            chunkEndNext = nonZero;
+            return line;
+        }
 
         @Override
         public void skip(int lenToSkip) {
-            if (lenToSkip == 2 && !reading && !startsWithNewLine()) {
-                throw badChunk("chunk data must end in CRLF");
+            if (chunkEndNext && !reading) {
+                chunkEndNext = false;
+                if (lenToSkip != 2 || !startsWithNewLine()) {
+                    throw badChunk("chunk data must end in CRLF");
+                }
             }
             super.skip(lenToSkip);
         }
@@ -307,36 +333,6 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
             } finally {
                 reading = false;
             }
-        }
-
-        @Override
-        public BufferData readBuffer() {
-            reading = true;
-            try {
-                return super.readBuffer();
-            } finally {
-                reading = false;
-            }
-        }
-
-        /**
-         * Helidon reads exactly two kinds of line with this: a chunk-size line and the empty line after the last
-         * chunk. A chunk size is 1*HEXDIG (RFC 9112 §7.1); Helidon's number parser would also take {@code +5}.
-         */
-        @Override
-        public String readLine() {
-            String line = super.readLine();
-            int n = line.length();
-            if (n > 16) {
-                throw badChunk("chunk size too long");
-            }
-            for (int i = 0; i < n; i++) {
-                char c = line.charAt(i);
-                if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')) {
-                    throw badChunk("a chunk size is hex digits only");
-                }
-            }
-            return line;
         }
 
         private static RequestException badChunk(String message) {

@@ -18,9 +18,6 @@ import java.util.Locale;
  * {@code ip-restriction}, {@code rate-limit by: ip}, the logs, the traces and {@code ctx.clientAddress}.
  */
 public final class EdgePolicy {
-    /** The defaults: strict paths, no trusted proxy. */
-    public static final EdgePolicy DEFAULTS = new EdgePolicy(Settings.DEFAULTS);
-
     private final Settings settings;
     private final CanonicalPath.Options pathOptions;
     private final IpRanges trusted;
@@ -58,17 +55,14 @@ public final class EdgePolicy {
     }
 
     /**
-     * The client's address.
+     * The client behind a trusted peer.
      *
-     * @param peer      the socket peer's address
+     * @param peer      the socket peer's address, one {@link #trusted(String)} accepted
      * @param xff       the X-Forwarded-For values joined with ", ", or null
      * @param forwarded the Forwarded values joined with ", ", or null
-     * @return the peer, or, when the peer is trusted, the right-most untrusted forwarded address
+     * @return the right-most forwarded address that is not a trusted proxy, or the peer when there is none
      */
     public String clientAddress(String peer, String xff, String forwarded) {
-        if (trusted.isEmpty() || !trusted(peer)) {
-            return peer;
-        }
         List<String> hops = xff != null ? splitXff(xff) : forwarded != null ? forwardedFor(forwarded) : List.of();
         String client = peer;
         for (int i = hops.size() - 1; i >= 0; i--) {

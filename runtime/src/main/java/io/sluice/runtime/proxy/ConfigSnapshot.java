@@ -142,9 +142,7 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
         }
         return new ConfigSnapshot(version, config, router.build(), Set.copyOf(pools),
                 ConsumerDirectory.of(config.consumers()), List.copyOf(releases), new Inflight(),
-                config.settings().equals(GatewayConfig.Settings.DEFAULTS)
-                        ? io.sluice.runtime.edge.EdgePolicy.DEFAULTS
-                        : new io.sluice.runtime.edge.EdgePolicy(config.settings()));
+                new io.sluice.runtime.edge.EdgePolicy(config.settings()));
     }
 
     private static CompiledRoute.Group group(String name, GatewayConfig.UpstreamSpec spec, UpstreamClient client,

@@ -19,6 +19,18 @@ final class ForwardHeaders {
     private ForwardHeaders() {
     }
 
+    /**
+     * A client header value that cannot be forwarded faithfully. Helidon reads header values as US-ASCII, so a
+     * byte outside it arrives as U+FFFD and a control character as itself; {@link Headers#add} refuses both, and
+     * the request is answered 400 (RFC 9110 §5.5 lets a recipient reject obs-text).
+     */
+    static final class BadValue extends RuntimeException {
+        BadValue() {
+            super("header values must be printable ASCII: no control characters or non-ASCII bytes", null, false,
+                    false);
+        }
+    }
+
     /** What to do with a client header. */
     private enum Kind { KEEP, DROP, CONNECTION, XFF, XFP, REQUEST_ID, TRACEPARENT }
 
@@ -32,9 +44,19 @@ final class ForwardHeaders {
      * @param clientHost  the Host the client asked for
      * @param scheme      the listener's scheme ({@code http} or {@code https})
      * @return the request id
+     * @throws BadValue when a client header value carries a control character or a non-ASCII byte
      */
     static String copy(Iterable<Header> client, Headers out, String peer, boolean trustedPeer, String clientHost,
                        String scheme) {
+        try {
+            return copyChecked(client, out, peer, trustedPeer, clientHost, scheme);
+        } catch (IllegalArgumentException e) {
+            throw new BadValue();
+        }
+    }
+
+    private static String copyChecked(Iterable<Header> client, Headers out, String peer, boolean trustedPeer,
+                                      String clientHost, String scheme) {
         String connection = null;
         String xff = null;
         String xfp = null;

@@ -87,7 +87,6 @@ public final class ProxyHandler implements Handler {
         ServerRequestHeaders reqHeaders = req.headers();
         long contentLength;
         try {
-            checkHead(reqHeaders);
             contentLength = checkFraming(req);
         } catch (BadFraming e) {
             res.header(HeaderValues.CONNECTION_CLOSE);
@@ -179,27 +178,6 @@ public final class ProxyHandler implements Handler {
         return false;
     }
 
-    /**
-     * Header values Helidon read as US-ASCII: a byte outside ASCII arrives as U+FFFD and a control character as
-     * itself. Neither can be forwarded faithfully, so the request is refused (RFC 9110 §5.5 lets a recipient
-     * reject obs-text).
-     */
-    private static void checkHead(ServerRequestHeaders headers) throws BadFraming {
-        for (io.helidon.http.Header h : headers) {
-            for (int v = 0, n = h.valueCount(); v < n; v++) {
-                String value = n == 1 ? h.get() : h.allValues().get(v);
-                for (int i = 0, len = value.length(); i < len; i++) {
-                    char c = value.charAt(i);
-                    if (c > 0x7e || c < 0x20 && c != '\t') {
-                        throw new BadFraming(c == 0x7f || c < 0x20
-                                ? "control characters are not allowed in header values"
-                                : "non-ASCII bytes are not allowed in header values");
-                    }
-                }
-            }
-        }
-    }
-
     /** @return the exchange, when a route matched */
     private ProxyExchange route(ServerRequest req, ServerResponse res, ConfigSnapshot snapshot, long start,
                                 Request r, Span span) {
@@ -219,7 +197,14 @@ public final class ProxyHandler implements Handler {
             }
             case Router.Found<CompiledRoute> found -> {
                 CompiledRoute route = found.route();
-                ProxyExchange ex = exchange(req, r, route, found.params(), snapshot);
+                ProxyExchange ex;
+                try {
+                    ex = exchange(req, r, route, found.params(), snapshot);
+                } catch (ForwardHeaders.BadValue e) {
+                    res.header(HeaderValues.CONNECTION_CLOSE);
+                    send(res, Outcome.error(400, "bad_request", e.getMessage()));
+                    throw new CloseConnectionException("bad header value");
+                }
                 if (span != null) {
                     ex.span = span;
                     Tracing.routed(span, method, route.spec().id(), ex.requestId());
