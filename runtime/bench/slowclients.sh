@@ -42,8 +42,21 @@ PIDS+=("$SLUICE_PID")
 for _ in $(seq 1 120); do curl -fs "127.0.0.1:$ADMIN_PORT/ready" >/dev/null && break; sleep 0.5; done
 python3 "$HERE/legit_client.py" "$SLUICE_PORT" 10 >/dev/null   # warm-up
 
+# per phase: each core's busy % (from /proc/stat) and the gateway's CPU seconds, to show what was saturated
+core_ticks() { awk '/^cpu[0-9]/ {print $1, $2+$3+$4+$6+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
+phase_start() { CORES0=$(core_ticks); SL0=$(cpu_ticks "$SLUICE_PID"); T0=$(date +%s.%N); }
+phase_end() {
+    local cores1 sl1 t1
+    cores1=$(core_ticks); sl1=$(cpu_ticks "$SLUICE_PID"); t1=$(date +%s.%N)
+    paste <(echo "$CORES0") <(echo "$cores1") | awk '{printf "   %s busy %.0f%%\n", $1, 100 * ($5 - $2) / ($6 - $3)}'
+    awk -v a="$SL0" -v b="$sl1" -v t0="$T0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "   sluice CPU %.1f s in %.0f s (%.0f%% of one core)\n", (b - a) / hz, t1 - t0, 100 * (b - a) / hz / (t1 - t0) }'
+}
+
 echo "== before (legitimate client alone, ${BEFORE} s)"
+phase_start
 python3 "$HERE/legit_client.py" "$SLUICE_PORT" "$BEFORE"
+phase_end
 
 attack() { # name flags...
     local name=$1; shift
@@ -54,7 +67,9 @@ attack() { # name flags...
     PIDS+=("$sp")
     sleep 2   # the attack opens 200 connections a second
     # measured while the attack runs: it ends when the gateway has closed all its connections, or after ATTACK s
+    phase_start
     python3 "$HERE/legit_client.py" "$SLUICE_PORT" "$ATTACK" "$sp"
+    phase_end
     wait "$sp" || true
     echo "   slowhttptest per second (seconds,closed,pending,connected,service_available):"
     sed -n '2,$p' "$OUT/$name.csv" | sed 's/^/     /'
@@ -64,4 +79,6 @@ attack slowbody -B -s 8192
 echo "== gateway counters"
 curl -s "127.0.0.1:$ADMIN_PORT/metrics" | grep -E '^sluice_edge' || true
 echo "== after (legitimate client alone, ${BEFORE} s)"
+phase_start
 python3 "$HERE/legit_client.py" "$SLUICE_PORT" "$BEFORE"
+phase_end
