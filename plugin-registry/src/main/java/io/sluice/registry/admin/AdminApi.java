@@ -109,40 +109,97 @@ public final class AdminApi implements HttpService {
     /** Largest artifact accepted. */
     static final int MAX_ARTIFACT_BYTES = 4 * 1024 * 1024;
 
+    /**
+     * One admin endpoint: the routing table's row.
+     *
+     * @param method   HTTP method
+     * @param path     path pattern ({@code {name}} segments)
+     * @param need     what the caller's role must grant
+     * @param endpoint the handler
+     */
+    record Op(String method, String path, Need need, Endpoint endpoint) {
+    }
+
+    /**
+     * A documented endpoint: what tests and the OpenAPI check enumerate.
+     *
+     * @param method HTTP method
+     * @param path   path pattern
+     * @param roles  the roles allowed to call it
+     */
+    public record EndpointInfo(String method, String path, Set<Role> roles) {
+    }
+
+    /** The routing table: every {@code /v1} endpoint, in registration order. */
+    private List<Op> table() {
+        return List.of(
+                new Op("GET", "/v1/routes", Need.READ, this::listRoutes),
+                new Op("GET", "/v1/routes/{id}", Need.READ, this::getRoute),
+                new Op("PUT", "/v1/routes/{id}", Need.WRITE_CONFIG, this::putRoute),
+                new Op("DELETE", "/v1/routes/{id}", Need.WRITE_CONFIG, this::deleteRoute),
+                new Op("GET", "/v1/global-plugins", Need.READ, this::getGlobalPlugins),
+                new Op("PUT", "/v1/global-plugins", Need.WRITE_CONFIG, this::putGlobalPlugins),
+                new Op("GET", "/v1/consumers", Need.READ, this::listConsumers),
+                new Op("GET", "/v1/consumers/{id}", Need.READ, this::getConsumer),
+                new Op("PUT", "/v1/consumers/{id}", Need.WRITE_CONFIG, this::putConsumer),
+                new Op("DELETE", "/v1/consumers/{id}", Need.WRITE_CONFIG, this::deleteConsumer),
+                new Op("POST", "/v1/consumers/{id}/api-keys", Need.WRITE_CONFIG, this::addApiKey),
+                new Op("DELETE", "/v1/consumers/{id}/api-keys/{key}", Need.WRITE_CONFIG, this::deleteApiKey),
+                new Op("GET", "/v1/filters", Need.READ, this::listFilters),
+                new Op("POST", "/v1/filters", Need.WRITE_FILTERS, this::uploadFilter),
+                new Op("POST", "/v1/filters/{name}/versions/{version}/enable", Need.WRITE_FILTERS, this::enableFilter),
+                new Op("GET", "/v1/filters/{name}", Need.READ, this::getFilter),
+                new Op("GET", "/v1/filters/{name}/versions/{version}", Need.READ, this::getFilterVersion),
+                new Op("DELETE", "/v1/filters/{name}/versions/{version}", Need.WRITE_FILTERS, this::deleteFilter),
+                new Op("GET", "/v1/config", Need.READ, this::getConfig),
+                new Op("GET", "/v1/config/versions", Need.READ, this::listVersions),
+                new Op("GET", "/v1/config/versions/{version}", Need.READ, this::getVersion),
+                new Op("POST", "/v1/config/rollback", Need.WRITE_CONFIG, this::rollback),
+                new Op("GET", "/v1/config/export", Need.READ, this::export),
+                new Op("POST", "/v1/config/import", Need.WRITE_CONFIG, this::importConfig),
+                new Op("GET", "/v1/tokens", Need.READ_TOKENS, this::listTokens),
+                new Op("POST", "/v1/tokens", Need.WRITE_TOKENS, this::createToken),
+                new Op("DELETE", "/v1/tokens/{id}", Need.WRITE_TOKENS, this::revokeToken),
+                new Op("GET", "/v1/audit", Need.READ, this::listAudit));
+    }
+
+    /**
+     * Every {@code /v1} endpoint this API serves, with the roles allowed to call it: the routing table itself, so
+     * tests and documentation checks enumerate it instead of keeping their own lists.
+     *
+     * @return endpoints in registration order
+     */
+    public List<EndpointInfo> endpoints() {
+        return table().stream().map(o -> new EndpointInfo(o.method(), o.path(), rolesFor(o.need()))).toList();
+    }
+
+    private static Set<Role> rolesFor(Need need) {
+        Set<Role> roles = EnumSet.noneOf(Role.class);
+        GRANTS.forEach((role, needs) -> {
+            if (needs.contains(need)) {
+                roles.add(role);
+            }
+        });
+        return roles;
+    }
+
     @Override
     public void routing(HttpRules rules) {
         rules.get("/openapi.yaml", (req, res) -> {
             res.header(HeaderNames.CONTENT_TYPE, "application/yaml");
             res.send(openApi());
         });
-        rules.get("/v1/routes", handler(Need.READ, this::listRoutes))
-                .get("/v1/routes/{id}", handler(Need.READ, this::getRoute))
-                .put("/v1/routes/{id}", handler(Need.WRITE_CONFIG, this::putRoute))
-                .delete("/v1/routes/{id}", handler(Need.WRITE_CONFIG, this::deleteRoute))
-                .get("/v1/global-plugins", handler(Need.READ, this::getGlobalPlugins))
-                .put("/v1/global-plugins", handler(Need.WRITE_CONFIG, this::putGlobalPlugins))
-                .get("/v1/consumers", handler(Need.READ, this::listConsumers))
-                .get("/v1/consumers/{id}", handler(Need.READ, this::getConsumer))
-                .put("/v1/consumers/{id}", handler(Need.WRITE_CONFIG, this::putConsumer))
-                .delete("/v1/consumers/{id}", handler(Need.WRITE_CONFIG, this::deleteConsumer))
-                .post("/v1/consumers/{id}/api-keys", handler(Need.WRITE_CONFIG, this::addApiKey))
-                .delete("/v1/consumers/{id}/api-keys/{key}", handler(Need.WRITE_CONFIG, this::deleteApiKey))
-                .get("/v1/filters", handler(Need.READ, this::listFilters))
-                .post("/v1/filters", handler(Need.WRITE_FILTERS, this::uploadFilter))
-                .post("/v1/filters/{name}/versions/{version}/enable", handler(Need.WRITE_FILTERS, this::enableFilter))
-                .get("/v1/filters/{name}", handler(Need.READ, this::getFilter))
-                .get("/v1/filters/{name}/versions/{version}", handler(Need.READ, this::getFilterVersion))
-                .delete("/v1/filters/{name}/versions/{version}", handler(Need.WRITE_FILTERS, this::deleteFilter))
-                .get("/v1/config", handler(Need.READ, this::getConfig))
-                .get("/v1/config/versions", handler(Need.READ, this::listVersions))
-                .get("/v1/config/versions/{version}", handler(Need.READ, this::getVersion))
-                .post("/v1/config/rollback", handler(Need.WRITE_CONFIG, this::rollback))
-                .get("/v1/config/export", handler(Need.READ, this::export))
-                .post("/v1/config/import", handler(Need.WRITE_CONFIG, this::importConfig))
-                .get("/v1/tokens", handler(Need.READ_TOKENS, this::listTokens))
-                .post("/v1/tokens", handler(Need.WRITE_TOKENS, this::createToken))
-                .delete("/v1/tokens/{id}", handler(Need.WRITE_TOKENS, this::revokeToken))
-                .get("/v1/audit", handler(Need.READ, this::listAudit))
+        for (Op op : table()) {
+            io.helidon.webserver.http.Handler h = handler(op.need(), op.endpoint());
+            switch (op.method()) {
+                case "GET" -> rules.get(op.path(), h);
+                case "PUT" -> rules.put(op.path(), h);
+                case "POST" -> rules.post(op.path(), h);
+                case "DELETE" -> rules.delete(op.path(), h);
+                default -> throw new IllegalStateException("method " + op.method());
+            }
+        }
+        rules
                 // unknown endpoints still need a token, and are audited like the rest
                 .any("/v1/*", handler(Need.READ, call -> {
                     throw new ApiError(404, "not_found", "no admin endpoint "
