@@ -10,11 +10,11 @@ import io.sluice.registry.admin.Role;
 import io.sluice.registry.config.ConfigException;
 import io.sluice.registry.config.ConfigParser;
 import io.sluice.registry.config.GatewayConfig;
-import io.sluice.registry.config.SourceTree;
 import io.sluice.registry.distribution.ConfigFollower;
 import io.sluice.registry.distribution.ConfigPublisher;
 import io.sluice.registry.distribution.SnapshotFile;
-import io.sluice.registry.store.ConfigVersion;
+import io.sluice.registry.store.StoredConfig;
+import io.sluice.registry.store.VersionChanges;
 import io.sluice.registry.store.Store;
 import io.sluice.registry.store.StoreUnavailableException;
 import io.sluice.runtime.SluiceServer.Listeners;
@@ -111,10 +111,12 @@ public final class Node implements AutoCloseable {
 
     private final UploadedFilters uploads;
     private final Optional<AuditLog> auditLog;
+    private final ConfigTracker tracker;
 
     private Node(SluiceServer server, Store store, Optional<Registry> registry, Optional<ConfigFollower> follower,
                  Optional<ConfigPublisher> publisher, Optional<String> generatedToken, String origin,
-                 UploadedFilters uploads, Optional<AuditLog> auditLog) {
+                 UploadedFilters uploads, Optional<AuditLog> auditLog, ConfigTracker tracker) {
+        this.tracker = tracker;
         this.uploads = uploads;
         this.auditLog = auditLog;
         this.server = server;
@@ -159,35 +161,47 @@ public final class Node implements AutoCloseable {
         Gateway gateway = new Gateway(catalog, new UpstreamClient(), tracing);
         Registry registry = new Registry(store, catalog, config -> ConfigSnapshot.check(config, catalog));
         SnapshotFile snapshots = new SnapshotFile(o.dataDir());
+        ConfigTracker tracker = new ConfigTracker(gateway, new ConfigParser(catalog),
+                proxy ? Optional.of(snapshots) : Optional.empty());
         Optional<ConfigPublisher> publisher = o.redis().map(ConfigPublisher::new);
         if (proxy) {
-            registry.addListener((v, config) -> {
+            registry.addListener((v, changes) -> {
                 try {
-                    gateway.apply(v.version(), config);
-                    snapshots.write(v);
-                } catch (ConfigException | IOException e) {
-                    LOG.log(Level.SEVERE, "committed version " + v.version() + " could not be applied here", e);
+                    tracker.changes(new VersionChanges(v, changes));
+                } catch (ConfigException | RuntimeException e) {
+                    LOG.log(Level.SEVERE, "committed version " + v.version() + " could not be applied here;"
+                            + " loading the whole config", e);
+                    try {
+                        StoredConfig all = store.load();
+                        tracker.full(all.latest(), all.entities());
+                    } catch (ConfigException | RuntimeException again) {
+                        LOG.log(Level.SEVERE, "the whole config could not be applied either", again);
+                    }
                 }
             });
         }
-        publisher.ifPresent(p -> registry.addListener((v, config) -> p.publish(v.version())));
+        publisher.ifPresent(p -> registry.addListener((v, changes) -> p.publish(v.version())));
         AdminAuth auth = new AdminAuth(store, o.envToken());
         String origin;
         Optional<String> token;
         try {
             token = auth.bootstrap(o.dataDir());
-            Optional<ConfigVersion> latest = store.latest();
+            StoredConfig all = store.load();
             if (proxy) {
-                GatewayConfig config = latest.isEmpty() ? GatewayConfig.EMPTY
-                        : registry.validate(Registry.document(latest.get().content()));
-                gateway.apply(latest.map(ConfigVersion::version).orElse(0L), config);
+                if (all.version() == 0) {
+                    gateway.apply(0, GatewayConfig.EMPTY);
+                } else {
+                    tracker.full(all.latest(), all.entities());
+                }
             }
-            origin = store.description() + ", version " + latest.map(ConfigVersion::version).orElse(0L);
+            origin = store.description() + ", version " + all.version();
         } catch (ConfigException e) {
+            tracker.close();
             store.close();
             gateway.close();
             throw new StartException("the stored config no longer validates: " + e.getMessage());
         } catch (RuntimeException e) {
+            tracker.close();
             store.close();
             gateway.close();
             throw new StartException(e.getMessage());
@@ -211,7 +225,7 @@ public final class Node implements AutoCloseable {
             throw e;
         }
         return new Node(server, store, Optional.of(registry), Optional.empty(), publisher, token, origin, uploads,
-                Optional.of(auditLog));
+                Optional.of(auditLog), tracker);
     }
 
     private static Node startDataPlane(Options o) throws StartException {
@@ -222,13 +236,13 @@ public final class Node implements AutoCloseable {
         UploadedFilters uploads = uploads(store, o.dataDir());
         FilterCatalog catalog = FilterCatalog.builtins().withUploads(uploads).withEnvironment(o.env());
         Gateway gateway = new Gateway(catalog, new UpstreamClient(), tracing);
-        ConfigParser parser = new ConfigParser(catalog);
-        ConfigFollower follower = new ConfigFollower(store, o.redis(), new SnapshotFile(o.dataDir()),
-                v -> gateway.apply(v.version(), parser.parse(SourceTree.parse(v.content()))), o.poll());
+        SnapshotFile snapshots = new SnapshotFile(o.dataDir());
+        ConfigTracker tracker = new ConfigTracker(gateway, new ConfigParser(catalog), Optional.of(snapshots));
+        ConfigFollower follower = new ConfigFollower(store, o.redis(), snapshots, tracker, o.poll());
         String origin = follower.start();
         SluiceServer server = listen(o.listeners(), gateway, null, gateway::loaded, store);
         return new Node(server, store, Optional.empty(), Optional.of(follower), Optional.empty(), Optional.empty(),
-                origin, uploads, Optional.empty());
+                origin, uploads, Optional.empty(), tracker);
     }
 
     /** Tracing as OTEL_* variables / otel.* properties configure it; off without an exporter. */
@@ -281,13 +295,10 @@ public final class Node implements AutoCloseable {
     public long importFile(String file, ObjectNode document) throws StartException {
         Registry r = registry.orElseThrow(() -> new StartException("--config is not available on a data plane;"
                 + " import it on the control plane"));
-        Registry.Current cur = r.current();
-        if (Registry.diff(cur.document(), document).isEmpty()) {
-            return cur.version();
-        }
         try {
-            return r.change("config-file:" + file, Role.PLATFORM, "import " + file, doc -> document.deepCopy(),
-                    p -> p).version().version();
+            Registry.Committed c = r.change("config-file:" + file, Role.PLATFORM, "import " + file,
+                    m -> r.replaceAll(m, document), p -> p);
+            return c.version() == null ? r.version() : c.version().version();
         } catch (ApiError e) {
             List<String> details = new ArrayList<>();
             e.details().forEach(p -> details.add(p.path() + ": " + p.message()));
@@ -319,6 +330,13 @@ public final class Node implements AutoCloseable {
     }
 
     /**
+     * @return what this node serves, kept in step with the versions (standalone, data plane)
+     */
+    public ConfigTracker tracker() {
+        return tracker;
+    }
+
+    /**
      * @return the follower (data plane)
      */
     public Optional<ConfigFollower> follower() {
@@ -343,6 +361,7 @@ public final class Node implements AutoCloseable {
     public void close() {
         follower.ifPresent(ConfigFollower::close);
         server.close();
+        tracker.close();
         auditLog.ifPresent(AuditLog::close);   // writes the folded refusals of the current minute
         publisher.ifPresent(ConfigPublisher::close);
         uploads.close();

@@ -52,7 +52,7 @@ class ConfigWatcherTest {
             ConfigWatcher.start(file, stamp, node, new PrintStream(err, true, StandardCharsets.UTF_8));
             Files.writeString(file, ROUTE.formatted("second-route"));
             assertEquals(2, awaitVersion(g, 2));
-            assertEquals("second-route", g.current().config().routes().getFirst().id());
+            assertEquals("second-route", g.current().routeSpecs().getFirst().id());
             assertEquals("config-file:" + file, node.registry().orElseThrow().store().latest().orElseThrow().author());
 
             Files.writeString(file, "routes:\n  - id: broken\n");
@@ -64,7 +64,7 @@ class ConfigWatcherTest {
             assertTrue(log.contains(file + ":2: routes[0].paths: required property 'paths' not found"), log);
             assertTrue(log.contains("still serving version 2"), log);
             assertEquals(2, g.current().version());
-            assertEquals("second-route", g.current().config().routes().getFirst().id());
+            assertEquals("second-route", g.current().routeSpecs().getFirst().id());
         }
     }
 }

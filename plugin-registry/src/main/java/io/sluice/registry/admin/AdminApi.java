@@ -18,6 +18,9 @@ import io.sluice.registry.config.ConfigException;
 import io.sluice.registry.config.Problem;
 import io.sluice.registry.config.SecretFields;
 import io.sluice.registry.config.SourceTree;
+import io.sluice.registry.model.EntityChange;
+import io.sluice.registry.model.EntityKind;
+import io.sluice.registry.model.EntitySet;
 import io.sluice.registry.store.AuditEntry;
 import io.sluice.registry.store.ConfigVersion;
 import io.sluice.registry.store.FilterRecord;
@@ -257,11 +260,17 @@ public final class AdminApi implements HttpService {
         }
 
         static Reply committed(int status, JsonNode body, Committed c) {
+            if (c.version() == null) {
+                return new Reply(status, JSON, body.toString(), Optional.empty(), "no change");
+            }
             return new Reply(status, JSON, body.toString(), Optional.of(c.version().version()),
                     c.version().summary());
         }
 
         static Reply noContent(Committed c) {
+            if (c.version() == null) {
+                return new Reply(204, JSON, "", Optional.empty(), "no change");
+            }
             return new Reply(204, JSON, "", Optional.of(c.version().version()), c.version().summary());
         }
     }
@@ -367,18 +376,32 @@ public final class AdminApi implements HttpService {
 
     // ---- routes
 
+    private static ObjectNode section(EntityKind kind, List<JsonNode> elements) {
+        ObjectNode doc = MAPPER.createObjectNode();
+        ArrayNode arr = doc.putArray(kind.field());
+        elements.forEach(arr::add);
+        return doc;
+    }
+
     private Reply listRoutes(Call call) {
-        Registry.Current cur = registry.current();
-        ObjectNode body = MAPPER.createObjectNode();
-        body.put("version", cur.version());
-        body.set("routes", Registry.array(shown(call, cur.document()), "routes"));
+        ObjectNode body = registry.read(v -> {
+            ObjectNode b = MAPPER.createObjectNode();
+            b.put("version", v.version());
+            List<JsonNode> routes = new ArrayList<>();
+            v.entities().all(EntityKind.ROUTE).keySet().forEach(id -> routes.add(v.entities().element(EntityKind.ROUTE, id)));
+            b.set("routes", shown(call, section(EntityKind.ROUTE, routes)).get("routes"));
+            return b;
+        });
         return Reply.json(200, body);
     }
 
     private Reply getRoute(Call call) {
-        ArrayNode routes = Registry.array(shown(call, registry.current().document()), "routes");
-        int i = Registry.indexOf(routes, call.param("id")).orElseThrow(() -> notFound("route " + call.param("id")));
-        return Reply.json(200, routes.get(i));
+        String id = call.param("id");
+        ObjectNode route = registry.read(v -> v.entities().element(EntityKind.ROUTE, id));
+        if (route == null) {
+            throw notFound("route " + id);
+        }
+        return Reply.json(200, shown(call, section(EntityKind.ROUTE, List.of(route))).get("routes").get(0));
     }
 
     private Reply putRoute(Call call) {
@@ -389,41 +412,39 @@ public final class AdminApi implements HttpService {
             throw new ApiError(400, "invalid_config", "the body's id differs from the path's",
                     List.of(new Problem("id", 0, "must equal '" + id + "' (the id in the path)")));
         }
+        ObjectNode stored = withId(id, route);
+        boolean[] created = new boolean[1];
+        Committed c = registry.change(call.who().name(), call.who().role(), "put route " + id, m -> {
+            created[0] = m.get(EntityKind.ROUTE, id) == null;
+            return registry.set(m, EntityKind.ROUTE, id, stored);
+        }, path -> relativeTo(path, "routes[0]"));
+        JsonNode shown = c.entityChanges().isEmpty() ? stored : EntitySet.tree(c.entityChanges().getFirst().after());
+        return Reply.committed(created[0] ? 201 : 200, shown, c);
+    }
+
+    private static ObjectNode withId(String id, ObjectNode body) {
         ObjectNode stored = MAPPER.createObjectNode();
         stored.put("id", id);
-        route.properties().forEach(e -> {
+        body.properties().forEach(e -> {
             if (!e.getKey().equals("id")) {
                 stored.set(e.getKey(), e.getValue());
             }
         });
-        boolean[] created = new boolean[1];
-        int[] index = new int[1];
-        Committed c = registry.change(call.who().name(), call.who().role(), "put route " + id, doc -> {
-            ArrayNode routes = Registry.array(doc, "routes");
-            Optional<Integer> at = Registry.indexOf(routes, id);
-            created[0] = at.isEmpty();
-            index[0] = at.orElse(routes.size());
-            if (at.isPresent()) {
-                routes.set(at.get(), stored);
-            } else {
-                routes.add(stored);
-            }
-            return doc;
-        }, path -> relativeTo(path, "routes[" + index[0] + "]"));
-        return Reply.committed(created[0] ? 201 : 200, stored, c);
+        return stored;
     }
 
     private Reply deleteRoute(Call call) {
         String id = call.param("id");
-        Committed c = registry.change(call.who().name(), call.who().role(), "delete route " + id, doc -> {
-            ArrayNode routes = Registry.array(doc, "routes");
-            routes.remove(Registry.indexOf(routes, id).orElseThrow(() -> notFound("route " + id)));
-            return doc;
+        Committed c = registry.change(call.who().name(), call.who().role(), "delete route " + id, m -> {
+            if (m.get(EntityKind.ROUTE, id) == null) {
+                throw notFound("route " + id);
+            }
+            return registry.set(m, EntityKind.ROUTE, id, null);
         }, p -> p);
         return Reply.noContent(c);
     }
 
-    // rewrites "routes[3].plugins[0].name" to "plugins[0].name" for the route at index 3
+    // rewrites "routes[0].plugins[0].name" to "plugins[0].name": problems of one changed entity
     private static String relativeTo(String path, String prefix) {
         if (path.equals(prefix)) {
             return "";
@@ -438,7 +459,10 @@ public final class AdminApi implements HttpService {
 
     private Reply getGlobalPlugins(Call call) {
         ObjectNode body = MAPPER.createObjectNode();
-        body.set("plugins", Registry.array(shown(call, registry.current().document()), "global_plugins"));
+        ObjectNode doc = MAPPER.createObjectNode();
+        String stored = registry.read(v -> v.entities().get(EntityKind.GLOBAL_PLUGINS, EntityKind.SINGLE));
+        doc.set("global_plugins", stored == null ? MAPPER.createArrayNode() : EntitySet.tree(stored));
+        body.set("plugins", shown(call, doc).get("global_plugins"));
         return Reply.json(200, body);
     }
 
@@ -449,10 +473,9 @@ public final class AdminApi implements HttpService {
             throw new ApiError(400, "invalid_config", "the body must be {\"plugins\": [...]}",
                     List.of(new Problem("plugins", 0, "required: an array of plugin entries")));
         }
-        Committed c = registry.change(call.who().name(), call.who().role(), "put global plugins", doc -> {
-            doc.set("global_plugins", plugins);
-            return doc;
-        }, p -> p.startsWith("global_plugins") ? "plugins" + p.substring(14) : p);
+        Committed c = registry.change(call.who().name(), call.who().role(), "put global plugins",
+                m -> registry.set(m, EntityKind.GLOBAL_PLUGINS, EntityKind.SINGLE, plugins.isEmpty() ? null : plugins),
+                p -> p.startsWith("global_plugins") ? "plugins" + p.substring(14) : p);
         return Reply.committed(200, body, c);
     }
 
@@ -468,17 +491,23 @@ public final class AdminApi implements HttpService {
     }
 
     private Reply listConsumers(Call call) {
-        ObjectNode body = MAPPER.createObjectNode();
-        ArrayNode out = body.putArray("consumers");
-        Registry.array(registry.current().document(), "consumers").forEach(c -> out.add(publicConsumer(c)));
+        ObjectNode body = registry.read(v -> {
+            ObjectNode b = MAPPER.createObjectNode();
+            ArrayNode out = b.putArray("consumers");
+            v.entities().all(EntityKind.CONSUMER).keySet()
+                    .forEach(id -> out.add(publicConsumer(v.entities().element(EntityKind.CONSUMER, id))));
+            return b;
+        });
         return Reply.json(200, body);
     }
 
     private Reply getConsumer(Call call) {
-        ArrayNode consumers = Registry.array(registry.current().document(), "consumers");
-        int i = Registry.indexOf(consumers, call.param("id"))
-                .orElseThrow(() -> notFound("consumer " + call.param("id")));
-        return Reply.json(200, publicConsumer(consumers.get(i)));
+        String id = call.param("id");
+        ObjectNode c = registry.read(v -> v.entities().element(EntityKind.CONSUMER, id));
+        if (c == null) {
+            throw notFound("consumer " + id);
+        }
+        return Reply.json(200, publicConsumer(c));
     }
 
     private Reply putConsumer(Call call) {
@@ -492,43 +521,30 @@ public final class AdminApi implements HttpService {
             throw new ApiError(400, "invalid_config", "the body's id differs from the path's",
                     List.of(new Problem("id", 0, "must equal '" + id + "' (the id in the path)")));
         }
+        ObjectNode stored = withId(id, body);
         boolean[] created = new boolean[1];
-        int[] index = new int[1];
         ObjectNode[] result = new ObjectNode[1];
-        Committed c = registry.change(call.who().name(), call.who().role(), "put consumer " + id, doc -> {
-            ArrayNode consumers = Registry.array(doc, "consumers");
-            Optional<Integer> at = Registry.indexOf(consumers, id);
-            created[0] = at.isEmpty();
-            index[0] = at.orElse(consumers.size());
-            ObjectNode stored = MAPPER.createObjectNode();
-            stored.put("id", id);
-            body.properties().forEach(e -> {
-                if (!e.getKey().equals("id")) {
-                    stored.set(e.getKey(), e.getValue());
-                }
-            });
-            at.ifPresent(i -> {
-                if (consumers.get(i).has("api_keys")) {
-                    stored.set("api_keys", consumers.get(i).get("api_keys"));
-                }
-            });
-            if (at.isPresent()) {
-                consumers.set(at.get(), stored);
-            } else {
-                consumers.add(stored);
-            }
-            result[0] = stored;
-            return doc;
-        }, path -> relativeTo(path, "consumers[" + index[0] + "]"));
+        Committed c = registry.change(call.who().name(), call.who().role(), "put consumer " + id, m -> {
+            created[0] = m.get(EntityKind.CONSUMER, id) == null;
+            List<EntityChange> changes = registry.set(m, EntityKind.CONSUMER, id, stored);
+            result[0] = stored.deepCopy();
+            ArrayNode keys = result[0].putArray("api_keys");
+            m.keysOf(id).forEach(k -> keys.add(EntitySet.tree(m.get(EntityKind.API_KEY, k))));
+            return changes;
+        }, path -> relativeTo(path, "consumers[0]"));
         return Reply.committed(created[0] ? 201 : 200, publicConsumer(result[0]), c);
     }
 
     private Reply deleteConsumer(Call call) {
         String id = call.param("id");
-        Committed c = registry.change(call.who().name(), call.who().role(), "delete consumer " + id, doc -> {
-            ArrayNode consumers = Registry.array(doc, "consumers");
-            consumers.remove(Registry.indexOf(consumers, id).orElseThrow(() -> notFound("consumer " + id)));
-            return doc;
+        Committed c = registry.change(call.who().name(), call.who().role(), "delete consumer " + id, m -> {
+            if (m.get(EntityKind.CONSUMER, id) == null) {
+                throw notFound("consumer " + id);
+            }
+            List<EntityChange> changes = new ArrayList<>();
+            m.keysOf(id).forEach(k -> changes.addAll(registry.set(m, EntityKind.API_KEY, k, null)));
+            changes.addAll(registry.set(m, EntityKind.CONSUMER, id, null));
+            return changes;
         }, p -> p);
         return Reply.noContent(c);
     }
@@ -537,14 +553,13 @@ public final class AdminApi implements HttpService {
         String id = call.param("id");
         String key = Secrets.generate("sk_");
         String keyId = Secrets.id();
+        ObjectNode stored = MAPPER.createObjectNode().put("id", keyId).put("hash", Secrets.hash(key));
         Committed c = registry.change(call.who().name(), call.who().role(), "add api key " + keyId + " to consumer "
-                + id, doc -> {
-                    ArrayNode consumers = Registry.array(doc, "consumers");
-                    int i = Registry.indexOf(consumers, id).orElseThrow(() -> notFound("consumer " + id));
-                    ObjectNode consumer = (ObjectNode) consumers.get(i);
-                    ArrayNode keys = Registry.array(consumer, "api_keys");
-                    keys.addObject().put("id", keyId).put("hash", Secrets.hash(key));
-                    return doc;
+                + id, m -> {
+                    if (m.get(EntityKind.CONSUMER, id) == null) {
+                        throw notFound("consumer " + id);
+                    }
+                    return registry.set(m, EntityKind.API_KEY, id + "/" + keyId, stored);
                 }, p -> p);
         ObjectNode body = MAPPER.createObjectNode();
         body.put("id", keyId);
@@ -557,15 +572,14 @@ public final class AdminApi implements HttpService {
         String id = call.param("id");
         String keyId = call.param("key");
         Committed c = registry.change(call.who().name(), call.who().role(), "revoke api key " + keyId
-                + " of consumer " + id, doc -> {
-                    ArrayNode consumers = Registry.array(doc, "consumers");
-                    int i = Registry.indexOf(consumers, id).orElseThrow(() -> notFound("consumer " + id));
-                    ArrayNode keys = Registry.array((ObjectNode) consumers.get(i), "api_keys");
-                    keys.remove(Registry.indexOf(keys, keyId).orElseThrow(() -> notFound("api key " + keyId)));
-                    if (keys.isEmpty()) {
-                        ((ObjectNode) consumers.get(i)).remove("api_keys");
+                + " of consumer " + id, m -> {
+                    if (m.get(EntityKind.CONSUMER, id) == null) {
+                        throw notFound("consumer " + id);
                     }
-                    return doc;
+                    if (m.get(EntityKind.API_KEY, id + "/" + keyId) == null) {
+                        throw notFound("api key " + keyId);
+                    }
+                    return registry.set(m, EntityKind.API_KEY, id + "/" + keyId, null);
                 }, p -> p);
         return Reply.noContent(c);
     }
@@ -640,7 +654,14 @@ public final class AdminApi implements HttpService {
         // a jar's code runs with the gateway's rights: a developer's jar must carry a trusted signature, checked
         // before any of its code runs (inspection included)
         Optional<JarTrust.Signer> signer = JarTrust.isJar(type) && call.who().role() == Role.DEVELOPER
-                ? Optional.of(JarTrust.admit(content, JarTrust.trusted(registry.current().document())))
+                ? Optional.of(JarTrust.admit(content, JarTrust.trusted(registry.read(v -> {
+                    ObjectNode d = MAPPER.createObjectNode();
+                    String t = v.entities().get(EntityKind.TRUSTED_JAR_SIGNERS, EntityKind.SINGLE);
+                    if (t != null) {
+                        d.set(JarTrust.FIELD, EntitySet.tree(t));
+                    }
+                    return d;
+                }))))
                 : Optional.empty();
         FilterArtifacts.Inspected i;
         try {
@@ -689,7 +710,7 @@ public final class AdminApi implements HttpService {
         String name = call.param("name");
         String version = call.param("version");
         store.filter(name, version).orElseThrow(() -> notFound("filter " + name + " version " + version));
-        List<String> users = usersOf(registry.current().document(), name, version);
+        List<String> users = registry.read(v -> usersOf(v.entities(), name, version));
         if (!users.isEmpty()) {
             throw new ApiError(409, "filter_in_use", "filter " + name + " " + version + " is used by "
                     + String.join(", ", users) + "; detach it first");
@@ -698,18 +719,25 @@ public final class AdminApi implements HttpService {
         return new Reply(204, JSON, "", Optional.empty(), "deleted filter " + name + " " + version);
     }
 
-    private static List<String> usersOf(ObjectNode doc, String name, String version) {
+    private static List<String> usersOf(EntitySet entities, String name, String version) {
         List<String> users = new ArrayList<>();
-        doc.path("global_plugins").forEach(p -> {
-            if (uses(p, name, version)) {
-                users.add("global_plugins");
+        String globals = entities.get(EntityKind.GLOBAL_PLUGINS, EntityKind.SINGLE);
+        if (globals != null) {
+            EntitySet.tree(globals).forEach(p -> {
+                if (uses(p, name, version)) {
+                    users.add("global_plugins");
+                }
+            });
+        }
+        entities.all(EntityKind.ROUTE).forEach((id, body) -> {
+            if (body.contains(name)) {   // cheap pre-check before parsing
+                EntitySet.tree(body).path("plugins").forEach(p -> {
+                    if (uses(p, name, version)) {
+                        users.add("route " + id);
+                    }
+                });
             }
         });
-        doc.path("routes").forEach(r -> r.path("plugins").forEach(p -> {
-            if (uses(p, name, version)) {
-                users.add("route " + r.path("id").asText());
-            }
-        }));
         return users;
     }
 
@@ -726,20 +754,23 @@ public final class AdminApi implements HttpService {
         n.put("role", v.role());
         n.put("created_at", v.createdAt().toString());
         n.put("summary", v.summary());
+        n.put("changes", v.changes());
         return n;
     }
 
     private Reply getConfig(Call call) {
-        Registry.Current cur = registry.current();
-        ObjectNode body = MAPPER.createObjectNode();
-        body.put("version", cur.version());
-        if (cur.stored() != null) {
-            body.put("updated_at", cur.stored().createdAt().toString());
-            body.put("author", cur.stored().author());
-            body.put("summary", cur.stored().summary());
-        } else {
-            body.putNull("updated_at");
-        }
+        ObjectNode body = registry.read(v -> {
+            ObjectNode b = MAPPER.createObjectNode();
+            b.put("version", v.version());
+            if (v.latest() != null) {
+                b.put("updated_at", v.latest().createdAt().toString());
+                b.put("author", v.latest().author());
+                b.put("summary", v.latest().summary());
+            } else {
+                b.putNull("updated_at");
+            }
+            return b;
+        });
         return Reply.json(200, body);
     }
 
@@ -754,8 +785,9 @@ public final class AdminApi implements HttpService {
     private Reply getVersion(Call call) {
         long n = parseVersion(call.param("version"), "version");
         ConfigVersion v = store.version(n).orElseThrow(() -> notFound("config version " + n));
+        EntitySet at = registry.at(n).orElseThrow(() -> notFound("config version " + n));
         ObjectNode body = versionJson(v);
-        body.set("config", shown(call, Registry.document(v.content())));
+        body.set("config", shown(call, at.document()));
         return Reply.json(200, body);
     }
 
@@ -766,20 +798,16 @@ public final class AdminApi implements HttpService {
                     List.of(new Problem("version", 0, "required: a version number ≥ 1")));
         }
         long n = target.asLong();
-        ConfigVersion old = store.version(n).orElseThrow(() -> notFound("config version " + n
-                + " (only the newest " + Store.KEPT_VERSIONS + " are kept)"));
-        ObjectNode content = Registry.document(old.content());
-        Committed c = registry.change(call.who().name(), call.who().role(), "rollback to version " + n,
-                doc -> content.deepCopy(), p -> p);
+        Committed c = registry.rollback(n, call.who().name(), call.who().role());
         ObjectNode body = MAPPER.createObjectNode();
-        body.put("version", c.version().version());
+        body.put("version", c.version() == null ? registry.version() : c.version().version());
         body.put("rolled_back_to", n);
         body.set("changes", changesJson(c.changes()));
         return Reply.committed(200, body, c);
     }
 
     private Reply export(Call call) {
-        ObjectNode doc = shown(call, registry.current().document());
+        ObjectNode doc = shown(call, registry.document());
         String accept = call.req().headers().first(HeaderNames.ACCEPT).orElse("");
         if (accept.contains("application/json")) {
             return Reply.json(200, doc);
@@ -816,32 +844,29 @@ public final class AdminApi implements HttpService {
             throw new ApiError(400, "invalid_config", "the document must be a mapping with routes, "
                     + "global_plugins and consumers");
         }
-        // validate against the uploaded text first, so details carry its line numbers
+        // validate the whole document against the uploaded text first, so details carry its line numbers
+        List<EntityChange> changes;
         try {
-            registry.validate(tree);
+            changes = registry.validateImport(tree);
         } catch (ConfigException e) {
             throw Registry.invalid(e, p -> p);
         }
-        Registry.Current cur = registry.current();
         if (dryRun) {
             ObjectNode body = MAPPER.createObjectNode();
             body.put("dry_run", true);
             body.put("valid", true);
-            body.put("base_version", cur.version());
-            body.set("changes", changesJson(Registry.diff(cur.document(), incoming)));
+            body.put("base_version", registry.version());
+            body.set("changes", changesJson(Registry.publicChanges(changes)));
             return Reply.json(200, body);
         }
-        if (Registry.diff(cur.document(), incoming).isEmpty()) {
-            ObjectNode body = MAPPER.createObjectNode();
-            body.put("version", cur.version());
-            body.putArray("changes");
+        Committed c = registry.change(call.who().name(), call.who().role(), "import",
+                m -> registry.replaceAll(m, incoming), p -> p);
+        ObjectNode body = MAPPER.createObjectNode();
+        body.put("version", c.version() == null ? registry.version() : c.version().version());
+        body.set("changes", changesJson(c.changes()));
+        if (c.version() == null) {
             return new Reply(200, JSON, body.toString(), Optional.empty(), "import: no changes");
         }
-        Committed c = registry.change(call.who().name(), call.who().role(), "import", doc -> incoming.deepCopy(),
-                p -> p);
-        ObjectNode body = MAPPER.createObjectNode();
-        body.put("version", c.version().version());
-        body.set("changes", changesJson(c.changes()));
         return Reply.committed(200, body, c);
     }
 

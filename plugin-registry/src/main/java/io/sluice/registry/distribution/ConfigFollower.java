@@ -6,11 +6,14 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.sluice.registry.model.EntitySet;
 import io.sluice.registry.store.ConfigVersion;
+import io.sluice.registry.store.StoredConfig;
+import io.sluice.registry.store.VersionChanges;
 import io.sluice.registry.store.Store;
 
-import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -18,22 +21,36 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * A data plane's link to the config: applies the newest version from the store when Redis announces one
- * ({@link ConfigPublisher#CHANNEL}) and, as a fallback, when a periodic poll finds one. Every applied version
- * is saved to the {@link SnapshotFile}; at start, when the store cannot be reached, the saved snapshot is
- * served instead (static stability). Nothing here ever stops the proxy from serving what it has.
+ * A data plane's link to the config: catches up with the newest version when Redis announces one
+ * ({@link ConfigPublisher#CHANNEL}) and, as a fallback, when a periodic poll finds one. Close behind, it
+ * fetches the change sets since the version it serves and applies them one version at a time; too far behind
+ * (or after a refused change set) it loads the whole config. At start, when the store cannot be reached, the
+ * {@link SnapshotFile} the applier keeps is served instead (static stability). Nothing here ever stops the proxy from serving what it has.
  */
 public final class ConfigFollower implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ConfigFollower.class.getName());
 
-    /** Parses a version and swaps it in; throws to refuse it (the previous one stays). */
-    @FunctionalInterface
+    /** Beyond this many changes behind, a data plane loads the whole config instead of the change sets. */
+    public static final int RESYNC_LIMIT = 10_000;
+
+    /** Swaps config in; throws to refuse it (what is served stays). */
     public interface Applier {
         /**
-         * @param version the version to serve
+         * Serves a whole config (at start, from the local snapshot, or when too far behind).
+         *
+         * @param version  its version
+         * @param entities its entities
          * @throws Exception if it cannot be applied
          */
-        void apply(ConfigVersion version) throws Exception;
+        void full(ConfigVersion version, EntitySet entities) throws Exception;
+
+        /**
+         * Applies the next version's change set to what is served.
+         *
+         * @param changes the version right after the one served, with its change set
+         * @throws Exception if it cannot be applied (nothing changed)
+         */
+        void changes(VersionChanges changes) throws Exception;
     }
 
     private final Store store;
@@ -95,12 +112,12 @@ public final class ConfigFollower implements AutoCloseable {
         storeDown = true;
         LOG.warning("config store unreachable at start (" + cause.getMessage() + "); serving the local snapshot");
         try {
-            Optional<ConfigVersion> saved = snapshots.read();
+            Optional<SnapshotFile.Saved> saved = snapshots.read();
             if (saved.isEmpty()) {
                 return "nothing yet: store unreachable and no local snapshot (not ready)";
             }
-            applier.apply(saved.get());
-            applied = saved.get().version();
+            applier.full(saved.get().version(), saved.get().entities());
+            applied = saved.get().version().version();
             return "local snapshot " + snapshots.path() + ", version " + applied + " (store unreachable)";
         } catch (Exception e) {
             LOG.log(Level.SEVERE, "cannot load local snapshot " + snapshots.path(), e);
@@ -172,30 +189,44 @@ public final class ConfigFollower implements AutoCloseable {
         }
     }
 
-    // applies the newest version if it is newer than the one served; true if something is being served
+    // catches up with the newest version: its change sets when close behind, else the whole config; true if
+    // something is being served
     private synchronized boolean check() {
         long newest = store.latestVersion();
         if (newest <= applied || newest == 0 || newest == refused) {
-            return newest > 0;
+            return newest > 0 || applied > 0;
         }
-        Optional<ConfigVersion> v = store.latest();
-        if (v.isEmpty()) {
+        if (applied > 0) {
+            Optional<List<VersionChanges>> since = store.changesSince(applied, RESYNC_LIMIT);
+            if (since.isPresent()) {
+                try {
+                    for (VersionChanges vc : since.get()) {
+                        applier.changes(vc);
+                        applied = vc.version().version();
+                    }
+                    return true;
+                } catch (Exception e) {
+                    LOG.log(Level.WARNING, "cannot apply the change sets after version " + applied
+                            + " (" + e.getMessage() + "); loading the whole config");
+                }
+            } else {
+                LOG.info("more than " + RESYNC_LIMIT + " changes behind (or they were pruned): loading the whole"
+                        + " config, version " + newest);
+            }
+        }
+        StoredConfig all = store.load();
+        if (all.version() == 0) {
             return false;
         }
         try {
-            applier.apply(v.get());
+            applier.full(all.latest(), all.entities());
         } catch (Exception e) {
-            refused = v.get().version();
+            refused = all.version();
             LOG.log(Level.SEVERE, "config version " + refused + " cannot be applied here; still serving " + applied
                     + ": " + e.getMessage());
             return applied > 0;
         }
-        applied = v.get().version();
-        try {
-            snapshots.write(v.get());
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot save snapshot " + snapshots.path() + ": " + e.getMessage());
-        }
+        applied = all.version();
         return true;
     }
 

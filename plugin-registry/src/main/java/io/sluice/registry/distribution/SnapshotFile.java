@@ -3,6 +3,7 @@ package io.sluice.registry.distribution;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.registry.admin.Registry;
+import io.sluice.registry.model.EntitySet;
 import io.sluice.registry.store.ConfigVersion;
 
 import java.io.IOException;
@@ -39,17 +40,18 @@ public final class SnapshotFile {
     /**
      * Saves a version.
      *
-     * @param v the applied version
+     * @param v        the applied version
+     * @param entities its config
      * @throws IOException if it cannot be written
      */
-    public void write(ConfigVersion v) throws IOException {
+    public void write(ConfigVersion v, EntitySet entities) throws IOException {
         ObjectNode n = Registry.mapper().createObjectNode();
         n.put("version", v.version());
         n.put("author", v.author());
         n.put("role", v.role());
         n.put("created_at", v.createdAt().toString());
         n.put("summary", v.summary());
-        n.set("config", Registry.document(v.content()));
+        n.set("config", entities.document());
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.writeString(tmp, n.toString(), StandardCharsets.UTF_8);
         try {
@@ -65,7 +67,7 @@ public final class SnapshotFile {
      * @return it, or empty when there is none
      * @throws IOException if it exists but cannot be read or parsed
      */
-    public Optional<ConfigVersion> read() throws IOException {
+    public Optional<Saved> read() throws IOException {
         if (!Files.exists(file)) {
             return Optional.empty();
         }
@@ -73,8 +75,17 @@ public final class SnapshotFile {
         if (n == null || !n.has("version") || !n.path("config").isObject()) {
             throw new IOException(file + " is not a Sluice snapshot");
         }
-        return Optional.of(new ConfigVersion(n.get("version").asLong(), n.get("config").toString(),
-                n.path("author").asText(), n.path("role").asText(),
-                Instant.parse(n.path("created_at").asText(Instant.EPOCH.toString())), n.path("summary").asText()));
+        return Optional.of(new Saved(new ConfigVersion(n.get("version").asLong(), n.path("author").asText(),
+                n.path("role").asText(), Instant.parse(n.path("created_at").asText(Instant.EPOCH.toString())),
+                n.path("summary").asText(), 0), EntitySet.of(n.get("config"))));
+    }
+
+    /**
+     * A saved snapshot.
+     *
+     * @param version  its version
+     * @param entities its config
+     */
+    public record Saved(ConfigVersion version, EntitySet entities) {
     }
 }

@@ -2,6 +2,9 @@ package io.sluice.registry.store;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.sluice.registry.model.EntityChange;
+import io.sluice.registry.model.EntityKind;
+import io.sluice.registry.model.EntitySet;
 import org.flywaydb.core.Flyway;
 
 import java.nio.file.Path;
@@ -18,7 +21,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The registry's storage: config versions, admin tokens, the audit log and uploaded filters, over JDBC.
+ * The registry's storage: config entities and the change set of every version, admin tokens, the audit log and uploaded filters, over JDBC.
  * Two backends share one schema and one set of Flyway migrations: an embedded H2 database in the data dir
  * (the default: one process, nothing to install) and PostgreSQL (many gateway nodes).
  *
@@ -112,16 +115,18 @@ public final class Store implements AutoCloseable {
         return description;
     }
 
-    // ---- config versions
+    // ---- config: entities and versions
+
+    private static final String VERSION_COLUMNS = "version, author, role, created_at, summary, changes";
 
     /**
-     * The newest version with its content.
+     * The newest version's metadata.
      *
-     * @return the newest version, or empty when nothing was committed yet
+     * @return it, or empty when nothing was committed yet
      */
     public Optional<ConfigVersion> latest() {
-        return query("SELECT version, content, author, role, created_at, summary FROM config_version"
-                + " ORDER BY version DESC LIMIT 1", ps -> { }, rs -> version(rs, true)).stream().findFirst();
+        return query("SELECT " + VERSION_COLUMNS + " FROM config_version ORDER BY version DESC LIMIT 1",
+                ps -> { }, Store::version).stream().findFirst();
     }
 
     /**
@@ -135,40 +140,147 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * One kept version with its content.
+     * One kept version's metadata.
      *
      * @param version version number
      * @return it, or empty when unknown or pruned
      */
     public Optional<ConfigVersion> version(long version) {
-        return query("SELECT version, content, author, role, created_at, summary FROM config_version"
-                + " WHERE version = ?", ps -> ps.setLong(1, version), rs -> version(rs, true)).stream().findFirst();
+        return query("SELECT " + VERSION_COLUMNS + " FROM config_version WHERE version = ?",
+                ps -> ps.setLong(1, version), Store::version).stream().findFirst();
     }
 
     /**
-     * History, newest first, without contents.
+     * History, newest first.
      *
      * @param limit at most this many
      * @return versions
      */
     public List<ConfigVersion> history(int limit) {
-        return query("SELECT version, author, role, created_at, summary FROM config_version"
-                + " ORDER BY version DESC LIMIT ?", ps -> ps.setInt(1, limit), rs -> version(rs, false));
+        return query("SELECT " + VERSION_COLUMNS + " FROM config_version ORDER BY version DESC LIMIT ?",
+                ps -> ps.setInt(1, limit), Store::version);
     }
 
     /**
-     * Commits {@code content} as version {@code base + 1}. Fails if another writer committed in between,
-     * so a read-modify-write never loses someone else's change.
+     * The whole current config, consistent with its version (one repeatable-read transaction).
      *
-     * @param base    the version the change was computed from
-     * @param content the whole document as JSON
+     * @return entities and version
+     */
+    public StoredConfig load() {
+        try (Connection c = connection()) {
+            int isolation = c.getTransactionIsolation();
+            c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try {
+                ConfigVersion latest = null;
+                try (PreparedStatement ps = c.prepareStatement("SELECT " + VERSION_COLUMNS
+                        + " FROM config_version ORDER BY version DESC LIMIT 1"); ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        latest = version(rs);
+                    }
+                }
+                List<EntityChange> rows = new ArrayList<>();
+                try (PreparedStatement ps = c.prepareStatement("SELECT kind, id, body FROM config_entity");
+                     ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        EntityKind kind = kind(rs.getString(1));
+                        rows.add(new EntityChange(kind, rs.getString(2), null, rs.getString(3)));
+                    }
+                }
+                c.commit();
+                EntitySet entities = new EntitySet();
+                entities.apply(rows);
+                return new StoredConfig(latest == null ? 0 : latest.version(), latest, entities);
+            } finally {
+                c.rollback();
+                c.setTransactionIsolation(isolation);
+                c.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw failure(e);
+        }
+    }
+
+    /**
+     * The change sets of the versions after {@code version}, oldest first: what a data plane at that version
+     * applies to catch up, and what a rollback to it undoes.
+     *
+     * @param version    the version the caller has
+     * @param maxChanges at most this many entity changes in total; more means "load the whole config instead"
+     * @return the change sets, or empty when versions after it were pruned or there are more than
+     *         {@code maxChanges} changes
+     */
+    public Optional<List<VersionChanges>> changesSince(long version, int maxChanges) {
+        try (Connection c = connection()) {
+            c.setAutoCommit(false);
+            try {
+                long oldest;
+                long count;
+                try (PreparedStatement ps = c.prepareStatement("SELECT MIN(version), COALESCE(SUM(changes), 0)"
+                        + " FROM config_version WHERE version > ?")) {
+                    ps.setLong(1, version);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        oldest = rs.getLong(1);
+                        count = rs.getLong(2);
+                    }
+                }
+                if (oldest == 0) {
+                    return Optional.of(List.of());
+                }
+                if (oldest != version + 1 || count > maxChanges) {
+                    return Optional.empty();
+                }
+                List<ConfigVersion> versions = new ArrayList<>();
+                try (PreparedStatement ps = c.prepareStatement("SELECT " + VERSION_COLUMNS
+                        + " FROM config_version WHERE version > ? ORDER BY version")) {
+                    ps.setLong(1, version);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            versions.add(version(rs));
+                        }
+                    }
+                }
+                java.util.Map<Long, List<EntityChange>> changes = new java.util.HashMap<>();
+                try (PreparedStatement ps = c.prepareStatement("SELECT version, kind, id, before_body, after_body"
+                        + " FROM config_change WHERE version > ? ORDER BY version, seq")) {
+                    ps.setLong(1, version);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            changes.computeIfAbsent(rs.getLong(1), v -> new ArrayList<>()).add(new EntityChange(
+                                    kind(rs.getString(2)), rs.getString(3), rs.getString(4), rs.getString(5)));
+                        }
+                    }
+                }
+                c.commit();
+                List<VersionChanges> out = new ArrayList<>();
+                for (ConfigVersion v : versions) {
+                    out.add(new VersionChanges(v, List.copyOf(changes.getOrDefault(v.version(), List.of()))));
+                }
+                return Optional.of(out);
+            } finally {
+                c.rollback();
+                c.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw failure(e);
+        }
+    }
+
+    /**
+     * Commits a change set as version {@code base + 1}: the version row, its change rows and the entity rows, in
+     * one transaction. Fails if another writer committed in between, so a read-validate-write never loses
+     * someone else's change; then nothing is written.
+     *
+     * @param base    the version the change was computed and validated against
+     * @param changes the change set (not empty)
      * @param author  token name
      * @param role    token role
      * @param summary one line
      * @return the committed version
      * @throws StaleVersionException if {@code base} is no longer the newest
      */
-    public ConfigVersion commit(long base, String content, String author, String role, String summary)
+    public ConfigVersion commit(long base, List<EntityChange> changes, String author, String role, String summary)
             throws StaleVersionException {
         long next = base + 1;
         Instant now = Instant.now();
@@ -183,35 +295,82 @@ public final class Store implements AutoCloseable {
                     }
                 }
                 try (PreparedStatement ps = c.prepareStatement("INSERT INTO config_version"
-                        + " (version, content, author, role, created_at, summary) VALUES (?, ?, ?, ?, ?, ?)")) {
+                        + " (version, author, role, created_at, summary, changes) VALUES (?, ?, ?, ?, ?, ?)")) {
                     ps.setLong(1, next);
-                    ps.setString(2, content);
-                    ps.setString(3, author);
-                    ps.setString(4, role);
-                    ps.setTimestamp(5, Timestamp.from(now));
-                    ps.setString(6, clip(summary, 2000));
+                    ps.setString(2, author);
+                    ps.setString(3, role);
+                    ps.setTimestamp(4, Timestamp.from(now));
+                    ps.setString(5, clip(summary, 2000));
+                    ps.setInt(6, changes.size());
                     ps.executeUpdate();
                 }
-                try (PreparedStatement ps = c.prepareStatement("DELETE FROM config_version WHERE version <= ?")) {
-                    ps.setLong(1, next - KEPT_VERSIONS);
-                    ps.executeUpdate();
+                try (PreparedStatement ins = c.prepareStatement("INSERT INTO config_change"
+                        + " (version, seq, kind, id, before_body, after_body) VALUES (?, ?, ?, ?, ?, ?)")) {
+                    int seq = 0;
+                    for (EntityChange ch : changes) {
+                        ins.setLong(1, next);
+                        ins.setInt(2, seq++);
+                        ins.setString(3, ch.kind().wire());
+                        ins.setString(4, ch.id());
+                        ins.setString(5, ch.before());
+                        ins.setString(6, ch.after());
+                        ins.addBatch();
+                    }
+                    ins.executeBatch();
+                }
+                try (PreparedStatement del = c.prepareStatement("DELETE FROM config_entity WHERE kind = ? AND id = ?");
+                     PreparedStatement put = c.prepareStatement("INSERT INTO config_entity (kind, id, body, version)"
+                             + " VALUES (?, ?, ?, ?)")) {
+                    for (EntityChange ch : changes) {
+                        if (ch.before() != null) {
+                            del.setString(1, ch.kind().wire());
+                            del.setString(2, ch.id());
+                            del.addBatch();
+                        }
+                    }
+                    del.executeBatch();
+                    for (EntityChange ch : changes) {
+                        if (ch.after() != null) {
+                            put.setString(1, ch.kind().wire());
+                            put.setString(2, ch.id());
+                            put.setString(3, ch.after());
+                            put.setLong(4, next);
+                            put.addBatch();
+                        }
+                    }
+                    put.executeBatch();
+                }
+                if (next > KEPT_VERSIONS) {
+                    for (String table : List.of("config_change", "config_version")) {
+                        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE version <= ?")) {
+                            ps.setLong(1, next - KEPT_VERSIONS);
+                            ps.executeUpdate();
+                        }
+                    }
                 }
                 c.commit();
             } catch (SQLException e) {
                 c.rollback();
                 if (e.getSQLState() != null && e.getSQLState().startsWith("23")) {
-                    // a concurrent writer inserted the same primary key first
+                    // a concurrent writer inserted the same version (or entity) first
                     throw new StaleVersionException(next);
                 }
                 throw e;
-            } catch (StaleVersionException e) {
+            } catch (StaleVersionException | RuntimeException e) {
                 c.rollback();
                 throw e;
+            } finally {
+                c.setAutoCommit(true);
             }
         } catch (SQLException e) {
             throw failure(e);
         }
-        return new ConfigVersion(next, content, author, role, now, summary);
+        return new ConfigVersion(next, author, role, now, summary, changes.size());
+    }
+
+    private static EntityKind kind(String wire) throws SQLException {
+        return EntityKind.of(wire).orElseThrow(() -> new SQLException("unknown entity kind '" + wire
+                + "' in the store (written by a newer Sluice?)"));
     }
 
     // ---- tokens
@@ -483,12 +642,9 @@ public final class Store implements AutoCloseable {
         return new IllegalStateException(description + ": " + e.getMessage(), e);
     }
 
-    private static ConfigVersion version(ResultSet rs, boolean withContent) throws SQLException {
-        int i = 1;
-        long v = rs.getLong(i++);
-        String content = withContent ? rs.getString(i++) : "";
-        return new ConfigVersion(v, content, rs.getString(i++), rs.getString(i++), rs.getTimestamp(i++).toInstant(),
-                rs.getString(i));
+    private static ConfigVersion version(ResultSet rs) throws SQLException {
+        return new ConfigVersion(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getTimestamp(4).toInstant(),
+                rs.getString(5), rs.getInt(6));
     }
 
     private static TokenRecord token(ResultSet rs) throws SQLException {

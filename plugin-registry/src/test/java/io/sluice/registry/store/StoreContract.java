@@ -1,5 +1,8 @@
 package io.sluice.registry.store;
 
+import io.sluice.registry.model.EntityChange;
+import io.sluice.registry.model.EntityKind;
+import io.sluice.registry.model.EntitySet;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -44,29 +47,62 @@ abstract class StoreContract {
         assertEquals(0, store.latestVersion());
         assertTrue(store.latest().isEmpty());
         assertTrue(store.history(10).isEmpty());
+        assertEquals(0, store.load().entities().size());
+    }
+
+    private static EntityChange add(EntityKind kind, String id, String body) {
+        return new EntityChange(kind, id, null, body);
+    }
+
+    private static String route(String id, String path) {
+        return "{\"id\":\"" + id + "\",\"paths\":[\"" + path + "\"]}";
     }
 
     @Test
     void commitsNumberVersionsAndKeepHistory() throws Exception {
-        ConfigVersion v1 = store.commit(0, "{\"routes\":[]}", "alice", "platform", "first");
-        ConfigVersion v2 = store.commit(1, "{\"routes\":[{\"id\":\"a\"}]}", "bob", "platform", "add a");
+        ConfigVersion v1 = store.commit(0, List.of(add(EntityKind.ROUTE, "a", route("a", "/a"))), "alice",
+                "platform", "first");
+        ConfigVersion v2 = store.commit(1, List.of(add(EntityKind.ROUTE, "b", route("b", "/b")),
+                new EntityChange(EntityKind.ROUTE, "a", route("a", "/a"), null)), "bob", "platform", "b, not a");
         assertEquals(1, v1.version());
         assertEquals(2, v2.version());
         assertEquals(2, store.latestVersion());
-        assertEquals("{\"routes\":[{\"id\":\"a\"}]}", store.latest().orElseThrow().content());
-        assertEquals("{\"routes\":[]}", store.version(1).orElseThrow().content());
+        StoredConfig now = store.load();
+        assertEquals(2, now.version());
+        assertEquals(List.of("b"), List.copyOf(now.entities().all(EntityKind.ROUTE).keySet()));
+        assertEquals(route("b", "/b"), now.entities().get(EntityKind.ROUTE, "b"));
         List<ConfigVersion> history = store.history(10);
         assertEquals(List.of(2L, 1L), history.stream().map(ConfigVersion::version).toList());
         assertEquals("bob", history.get(0).author());
-        assertEquals("add a", history.get(0).summary());
+        assertEquals("b, not a", history.get(0).summary());
+        assertEquals(2, history.get(0).changes());
         assertTrue(store.version(7).isEmpty());
+        // each version holds its change set, before and after
+        List<VersionChanges> since = store.changesSince(0, 100).orElseThrow();
+        assertEquals(List.of(1L, 2L), since.stream().map(v -> v.version().version()).toList());
+        EntityChange removed = since.get(1).changes().get(1);
+        assertEquals("removed", removed.change());
+        assertEquals(route("a", "/a"), removed.before());
+        assertEquals(List.of(), store.changesSince(2, 100).orElseThrow());
+    }
+
+    @Test
+    void farBehindReadersAreToldToLoadEverything() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            store.commit(i, List.of(add(EntityKind.ROUTE, "r" + i, route("r" + i, "/r" + i))), "a", "platform", "r");
+        }
+        assertEquals(2, store.changesSince(3, 2).orElseThrow().size());
+        assertTrue(store.changesSince(0, 4).isEmpty(), "5 changes are more than the 4 asked for");
+        assertEquals(5, store.load().entities().all(EntityKind.ROUTE).size());
     }
 
     @Test
     void staleBaseIsRefusedAndChangesNothing() throws Exception {
-        store.commit(0, "{}", "alice", "platform", "first");
-        assertThrows(StaleVersionException.class, () -> store.commit(0, "{\"x\":1}", "bob", "platform", "late"));
-        assertEquals("{}", store.latest().orElseThrow().content());
+        store.commit(0, List.of(add(EntityKind.ROUTE, "a", route("a", "/a"))), "alice", "platform", "first");
+        assertThrows(StaleVersionException.class, () -> store.commit(0,
+                List.of(add(EntityKind.ROUTE, "x", route("x", "/x"))), "bob", "platform", "late"));
+        assertEquals(List.of("a"), List.copyOf(store.load().entities().all(EntityKind.ROUTE).keySet()));
+        assertEquals(1, store.changesSince(0, 100).orElseThrow().size());
     }
 
     @Test
@@ -75,6 +111,7 @@ abstract class StoreContract {
         AtomicInteger committed = new AtomicInteger();
         CountDownLatch start = new CountDownLatch(1);
         Thread[] threads = new Thread[writers];
+        List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
         for (int i = 0; i < writers; i++) {
             int n = i;
             threads[i] = Thread.ofVirtual().start(() -> {
@@ -84,7 +121,8 @@ abstract class StoreContract {
                         while (true) {
                             long base = store.latestVersion();
                             try {
-                                store.commit(base, "{\"w\":" + n + "}", "w" + n, "platform", "w");
+                                store.commit(base, List.of(add(EntityKind.CONSUMER, "w" + n + "-" + k,
+                                        "{\"id\":\"w" + n + "-" + k + "\"}")), "w" + n, "platform", "w");
                                 committed.incrementAndGet();
                                 break;
                             } catch (StaleVersionException e) {
@@ -92,8 +130,8 @@ abstract class StoreContract {
                             }
                         }
                     }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+                } catch (Throwable e) {
+                    errors.add(e);
                 }
             });
         }
@@ -101,21 +139,29 @@ abstract class StoreContract {
         for (Thread t : threads) {
             t.join();
         }
+        assertEquals(List.of(), errors);
         assertEquals(writers * 5, committed.get());
         assertEquals(writers * 5, store.latestVersion());
         assertEquals(writers * 5, store.history(100).size());
+        assertEquals(writers * 5, store.load().entities().all(EntityKind.CONSUMER).size());
+        // no version lost or doubled: the change sets replayed give the same entities
+        EntitySet replayed = new EntitySet();
+        store.changesSince(0, 1000).orElseThrow().forEach(v -> replayed.apply(v.changes()));
+        assertEquals(List.of(), replayed.changesTo(store.load().entities()));
     }
 
     @Test
     void survivesRestart() throws Exception {
-        store.commit(0, "{\"kept\":true}", "alice", "platform", "persist me");
+        store.commit(0, List.of(add(EntityKind.SETTINGS, "*", "{\"kept\":true}")), "alice", "platform",
+                "persist me");
         store.addToken(new TokenRecord("t1", "ci", "developer", "sha256:" + "a".repeat(64), Instant.now(), "alice"));
         store.audit(new AuditEntry(0, Instant.now(), "alice", Optional.of("platform"), "PUT /v1/routes/a", 201,
                 Optional.of(1L), "created"));
         store.addFilter(new FilterRecord("tagger", "1.0.0", "js", "ff", "{}", Instant.now(), "dev"), new byte[]{1, 2});
         store.close();
         store = open();
-        assertEquals("{\"kept\":true}", store.latest().orElseThrow().content());
+        assertEquals("{\"kept\":true}", store.load().entities().get(EntityKind.SETTINGS, "*"));
+        assertEquals("persist me", store.latest().orElseThrow().summary());
         assertEquals("ci", store.tokenByHash("sha256:" + "a".repeat(64)).orElseThrow().name());
         assertEquals("PUT /v1/routes/a", store.audit(10, Long.MAX_VALUE).get(0).action());
         assertArrayEquals(new byte[]{1, 2}, store.filterContent("tagger", "1.0.0").orElseThrow());

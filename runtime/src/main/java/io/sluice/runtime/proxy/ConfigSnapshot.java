@@ -1,11 +1,11 @@
 package io.sluice.runtime.proxy;
 
-import io.sluice.plugin.Consumers;
 import io.sluice.plugin.Filter;
 import io.sluice.plugin.FilterConfig;
 import io.sluice.plugin.FilterFactory;
 import io.sluice.registry.config.ConfigException;
 import io.sluice.registry.config.GatewayConfig;
+import io.sluice.registry.config.GatewayConfig.ConsumerSpec;
 import io.sluice.registry.config.GatewayConfig.PluginEntry;
 import io.sluice.registry.config.GatewayConfig.RouteSpec;
 import io.sluice.registry.config.PathPattern;
@@ -25,32 +25,87 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.logging.Logger;
 
 /**
- * Everything a request needs, immutable: the config, the router over it, and each route's compiled chain. A new
- * config builds a new snapshot off the hot path; {@link Gateway} swaps one reference.
+ * Everything a request needs, immutable: the router, each route's compiled chain, the consumers and the edge
+ * settings. A new version is built off the hot path and {@link Gateway} swaps one reference. A change set builds
+ * only what it changed ({@link #next}): the changed routes' chains (every chain when the global plugins change),
+ * the router over the compiled routes, and the consumer directory updated copy-on-write; everything else is shared
+ * with the previous snapshot.
  *
- * @param version config version
- * @param config  the config it was built from
- * @param router  routes by method, host and path
+ * @param version   config version
+ * @param globals   the global plugins, bound once and shared by every chain
+ * @param routes    each route by id, compiled, with what it holds
+ * @param router    routes by method, host and path
  * @param pools     the connection pools its targets use
  * @param consumers the registry consumers, for auth filters
- * @param releases  what to run once no request runs on this snapshot any more (unloading unused plugin jars)
- * @param inflight  requests running on this snapshot
+ * @param settings  the edge settings as configured
+ * @param tracked   whether some part holds something to release (a plugin jar): then requests are counted
+ * @param inflight  requests running on this snapshot (counted only when tracked)
  * @param edge      the edge settings, compiled (paths, trusted proxies, client limits)
  */
-public record ConfigSnapshot(long version, GatewayConfig config, Router<CompiledRoute> router,
-                             Set<ConnectionPool> pools, Consumers consumers, List<Runnable> releases,
-                             Inflight inflight, io.sluice.runtime.edge.EdgePolicy edge) {
+public record ConfigSnapshot(long version, Globals globals, Map<String, Built> routes, Router<CompiledRoute> router,
+                             Set<ConnectionPool> pools, ConsumerDirectory consumers,
+                             GatewayConfig.Settings settings, boolean tracked, Inflight inflight,
+                             io.sluice.runtime.edge.EdgePolicy edge) {
     private static final Logger LOG = Logger.getLogger(ConfigSnapshot.class.getName());
     /** The name of a route's {@code upstream}, as filters choose it. */
     public static final String DEFAULT_GROUP = "default";
 
+    /**
+     * The global plugins, bound.
+     *
+     * @param specs    as configured
+     * @param bound    the filters
+     * @param releases what they hold
+     */
+    public record Globals(List<PluginEntry> specs, List<CompiledRoute.BoundFilter> bound, List<Runnable> releases) {
+        static final Globals NONE = new Globals(List.of(), List.of(), List.of());
+    }
 
     /**
-     * Builds a snapshot: instantiates every filter and binds targets to pools.
+     * One compiled route and what it holds.
+     *
+     * @param route    the route
+     * @param releases what to run once no request uses it (unloading plugin jars)
+     * @param pools    the connection pools its targets use
+     */
+    public record Built(CompiledRoute route, List<Runnable> releases, Set<ConnectionPool> pools) {
+    }
+
+    /**
+     * What changes from one snapshot to the next.
+     *
+     * @param globals   the new global plugins, if they changed
+     * @param settings  the new settings, if they changed
+     * @param routes    changed routes by id: the new spec, or empty when removed
+     * @param consumers changed consumers by id (with all their keys): the new spec, or empty when removed
+     */
+    public record Delta(Optional<List<PluginEntry>> globals, Optional<GatewayConfig.Settings> settings,
+                        Map<String, Optional<RouteSpec>> routes, Map<String, Optional<ConsumerSpec>> consumers) {
+    }
+
+    /**
+     * A snapshot and what the one it replaces held that it no longer does.
+     *
+     * @param next    the new snapshot
+     * @param dropped releases to run once the replaced snapshot (and those before it) have no request left
+     */
+    public record Transition(ConfigSnapshot next, List<Runnable> dropped) {
+    }
+
+    /**
+     * @return the routes as configured, by id
+     */
+    public List<RouteSpec> routeSpecs() {
+        return routes.values().stream().map(b -> b.route().spec()).toList();
+    }
+
+    /**
+     * Builds a whole snapshot: instantiates every filter and binds targets to pools.
      *
      * @param version config version
      * @param config  a validated config
@@ -62,15 +117,82 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
     public static ConfigSnapshot build(long version, GatewayConfig config, FilterCatalog catalog,
                                        UpstreamClient client) throws ConfigException {
         List<Problem> problems = new ArrayList<>();
-        List<Runnable> releases = new ArrayList<>();
+        List<Runnable> acquired = new ArrayList<>();
         List<String> unresolved = new ArrayList<>();
+        boolean ok = false;
         try {
-            ConfigSnapshot s = build(version, config, catalog, client, problems, releases, unresolved);
+            Globals globals = globals(config.globalPlugins(), catalog, problems, acquired, unresolved);
+            Map<String, Built> routes = new LinkedHashMap<>();
+            for (int i = 0; i < config.routes().size(); i++) {
+                RouteSpec r = config.routes().get(i);
+                routes.put(r.id(), compile(r, "routes[" + i + "]", globals, catalog, client, problems, acquired,
+                        unresolved));
+            }
+            ConfigSnapshot s = assemble(version, globals, routes, ConsumerDirectory.of(config.consumers()),
+                    config.settings(), problems);
             unresolved.forEach(u -> LOG.severe("config version " + version + ": " + u));
-            releases = List.of();
+            ok = true;
             return s;
         } finally {
-            releases.forEach(Runnable::run);   // the build failed: give back what it took
+            if (!ok) {
+                acquired.forEach(Runnable::run);   // the build failed: give back what it took
+            }
+        }
+    }
+
+    /**
+     * Builds the next snapshot from this one and a change set: only what changed is built, the rest is shared.
+     *
+     * @param version the new version
+     * @param delta   what changed
+     * @param catalog filter factories
+     * @param client  upstream client owning the pools
+     * @return the new snapshot and what this one held that it does not
+     * @throws ConfigException if a filter refuses its config (nothing changes)
+     */
+    public Transition next(long version, Delta delta, FilterCatalog catalog, UpstreamClient client)
+            throws ConfigException {
+        List<Problem> problems = new ArrayList<>();
+        List<Runnable> acquired = new ArrayList<>();
+        List<String> unresolved = new ArrayList<>();
+        List<Runnable> dropped = new ArrayList<>();
+        boolean ok = false;
+        try {
+            Globals g = globals;
+            Map<String, Built> next = new LinkedHashMap<>(routes);
+            Map<String, RouteSpec> rebuild = new LinkedHashMap<>();
+            if (delta.globals().isPresent()) {
+                g = globals(delta.globals().get(), catalog, problems, acquired, unresolved);
+                dropped.addAll(globals.releases());
+                routes.forEach((id, b) -> rebuild.put(id, b.route().spec()));
+            }
+            delta.routes().forEach((id, spec) -> {
+                if (spec.isPresent()) {
+                    rebuild.put(id, spec.get());
+                } else {
+                    rebuild.remove(id);
+                    Built old = next.remove(id);
+                    if (old != null) {
+                        dropped.addAll(old.releases());
+                    }
+                }
+            });
+            for (Map.Entry<String, RouteSpec> e : rebuild.entrySet()) {
+                Built old = next.put(e.getKey(), compile(e.getValue(), "routes[" + e.getKey() + "]", g, catalog,
+                        client, problems, acquired, unresolved));
+                if (old != null) {
+                    dropped.addAll(old.releases());
+                }
+            }
+            ConsumerDirectory directory = delta.consumers().isEmpty() ? consumers : consumers.with(delta.consumers());
+            ConfigSnapshot s = assemble(version, g, next, directory, delta.settings().orElse(settings), problems);
+            unresolved.forEach(u -> LOG.severe("config version " + version + ": " + u));
+            ok = true;
+            return new Transition(s, List.copyOf(dropped));
+        } finally {
+            if (!ok) {
+                acquired.forEach(Runnable::run);
+            }
         }
     }
 
@@ -78,71 +200,105 @@ public record ConfigSnapshot(long version, GatewayConfig config, Router<Compiled
      * Checks that a config builds (every filter accepts its config, every route is routable) without serving it:
      * a trial build whose filters are released at once.
      *
-     * @param config  a config valid by schema
+     * @param config  a config valid by schema (the routes a change touches, and the global plugins)
      * @param catalog filter factories
      * @throws ConfigException with the problems
      */
     public static void check(GatewayConfig config, FilterCatalog catalog) throws ConfigException {
         // a secret's variable missing here is no reason to refuse the config: the nodes that serve it may have it
-        List<Runnable> releases = new ArrayList<>();
+        List<Runnable> acquired = new ArrayList<>();
+        List<Problem> problems = new ArrayList<>();
         try (UpstreamClient offline = new UpstreamClient()) {
-            build(0, config, catalog, offline, new ArrayList<>(), releases, new ArrayList<>());
+            Globals globals = globals(config.globalPlugins(), catalog, problems, acquired, new ArrayList<>());
+            Router.Builder<CompiledRoute> router = Router.builder();
+            for (int i = 0; i < config.routes().size(); i++) {
+                Built b = compile(config.routes().get(i), "routes[" + i + "]", globals, catalog, offline, problems,
+                        acquired, new ArrayList<>());
+                route(router, b.route(), "routes[" + i + "]", problems);
+            }
+            if (!problems.isEmpty()) {
+                throw new ConfigException(problems);
+            }
         } finally {
-            releases.forEach(Runnable::run);
+            acquired.forEach(Runnable::run);
         }
     }
 
-    private static ConfigSnapshot build(long version, GatewayConfig config, FilterCatalog catalog,
-                                        UpstreamClient client, List<Problem> problems, List<Runnable> releases,
-                                        List<String> unresolved)
-            throws ConfigException {
-        List<CompiledRoute.BoundFilter> globals = bind(config.globalPlugins(), "global_plugins", catalog,
-                problems, releases, unresolved);
+    private static ConfigSnapshot assemble(long version, Globals globals, Map<String, Built> routes,
+                                           ConsumerDirectory consumers, GatewayConfig.Settings settings,
+                                           List<Problem> problems) throws ConfigException {
         Router.Builder<CompiledRoute> router = Router.builder();
         Set<ConnectionPool> pools = new HashSet<>();
-        for (int i = 0; i < config.routes().size(); i++) {
-            RouteSpec r = config.routes().get(i);
-            List<CompiledRoute.BoundFilter> chain = new ArrayList<>(globals);
-            chain.addAll(bind(r.plugins(), "routes[" + i + "].plugins", catalog, problems, releases, unresolved));
-            CompiledRoute.BoundFilter[] filters = chain.toArray(CompiledRoute.BoundFilter[]::new);
-            Map<String, CompiledRoute.Group> groups = new LinkedHashMap<>();
-            Aggregator aggregate = r.aggregate().map(a -> Aggregator.create(a, client, pools)).orElse(null);
-            r.upstream().ifPresent(u -> groups.put(DEFAULT_GROUP, group(DEFAULT_GROUP, u, client, pools)));
-            r.upstreams().forEach((name, spec) -> groups.put(name, group(name, spec, client, pools)));
-            for (CompiledRoute.BoundFilter f : filters) {
-                for (String wanted : f.filter().upstreams()) {
-                    if (aggregate != null) {
-                        problems.add(new Problem(f.path() + ".config", 0, "plugin '" + f.name()
-                                + "' sends traffic to upstream group '" + wanted + "' but route '" + r.id()
-                                + "' is an aggregate route, which has no upstream groups"));
-                    } else if (!groups.containsKey(wanted)) {
-                        problems.add(new Problem(f.path() + ".config", 0, "plugin '" + f.name()
-                                + "' sends traffic to upstream group '" + wanted + "' but route '" + r.id()
-                                + "' has none; add it under routes[" + i + "].upstreams"));
-                    }
-                }
-            }
-            CompiledRoute compiled = new CompiledRoute(r, filters,
-                    chain.stream().anyMatch(f -> f.filter().needsRequestBody()),
-                    chain.stream().anyMatch(f -> f.filter().needsResponseBody()),
-                    aggregate != null ? CompiledRoute.AGGREGATE : groups.get(DEFAULT_GROUP), Map.copyOf(groups),
-                    new RouteMeters(r.id(), chain.stream().map(CompiledRoute.BoundFilter::name).toArray(String[]::new)),
-                    aggregate);
-            for (int p = 0; p < r.paths().size(); p++) {
-                PathPattern pattern = r.paths().get(p);
-                try {
-                    router.add(pattern, r.methods(), r.hosts(), compiled);
-                } catch (IllegalArgumentException e) {
-                    problems.add(new Problem("routes[" + i + "].paths[" + p + "]", 0, e.getMessage()));
-                }
-            }
+        boolean tracked = !globals.releases().isEmpty();
+        for (Map.Entry<String, Built> e : routes.entrySet()) {
+            route(router, e.getValue().route(), "routes[" + e.getKey() + "]", problems);
+            pools.addAll(e.getValue().pools());
+            tracked |= !e.getValue().releases().isEmpty();
         }
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new ConfigSnapshot(version, config, router.build(), Set.copyOf(pools),
-                ConsumerDirectory.of(config.consumers()), List.copyOf(releases), new Inflight(),
-                new io.sluice.runtime.edge.EdgePolicy(config.settings()));
+        return new ConfigSnapshot(version, globals, java.util.Collections.unmodifiableMap(routes), router.build(),
+                Set.copyOf(pools), consumers, settings, tracked, new Inflight(),
+                new io.sluice.runtime.edge.EdgePolicy(settings));
+    }
+
+    private static void route(Router.Builder<CompiledRoute> router, CompiledRoute compiled, String at,
+                              List<Problem> problems) {
+        RouteSpec r = compiled.spec();
+        for (int p = 0; p < r.paths().size(); p++) {
+            try {
+                router.add(r.paths().get(p), r.methods(), r.hosts(), compiled);
+            } catch (IllegalArgumentException e) {
+                problems.add(new Problem(at + ".paths[" + p + "]", 0, e.getMessage()));
+            }
+        }
+    }
+
+    private static Globals globals(List<PluginEntry> specs, FilterCatalog catalog, List<Problem> problems,
+                                   List<Runnable> acquired, List<String> unresolved) {
+        if (specs.isEmpty()) {
+            return Globals.NONE;
+        }
+        List<Runnable> releases = new ArrayList<>();
+        List<CompiledRoute.BoundFilter> bound = bind(specs, "global_plugins", catalog, problems, releases, unresolved);
+        acquired.addAll(releases);
+        return new Globals(specs, List.copyOf(bound), List.copyOf(releases));
+    }
+
+    private static Built compile(RouteSpec r, String at, Globals globals, FilterCatalog catalog,
+                                 UpstreamClient client, List<Problem> problems, List<Runnable> acquired,
+                                 List<String> unresolved) {
+        List<Runnable> releases = new ArrayList<>();
+        Set<ConnectionPool> pools = new HashSet<>();
+        List<CompiledRoute.BoundFilter> chain = new ArrayList<>(globals.bound());
+        chain.addAll(bind(r.plugins(), at + ".plugins", catalog, problems, releases, unresolved));
+        acquired.addAll(releases);
+        CompiledRoute.BoundFilter[] filters = chain.toArray(CompiledRoute.BoundFilter[]::new);
+        Map<String, CompiledRoute.Group> groups = new LinkedHashMap<>();
+        Aggregator aggregate = r.aggregate().map(a -> Aggregator.create(a, client, pools)).orElse(null);
+        r.upstream().ifPresent(u -> groups.put(DEFAULT_GROUP, group(DEFAULT_GROUP, u, client, pools)));
+        r.upstreams().forEach((name, spec) -> groups.put(name, group(name, spec, client, pools)));
+        for (CompiledRoute.BoundFilter f : filters) {
+            for (String wanted : f.filter().upstreams()) {
+                if (aggregate != null) {
+                    problems.add(new Problem(f.path() + ".config", 0, "plugin '" + f.name()
+                            + "' sends traffic to upstream group '" + wanted + "' but route '" + r.id()
+                            + "' is an aggregate route, which has no upstream groups"));
+                } else if (!groups.containsKey(wanted)) {
+                    problems.add(new Problem(f.path() + ".config", 0, "plugin '" + f.name()
+                            + "' sends traffic to upstream group '" + wanted + "' but route '" + r.id()
+                            + "' has none; add it under " + at + ".upstreams"));
+                }
+            }
+        }
+        CompiledRoute compiled = new CompiledRoute(r, filters,
+                chain.stream().anyMatch(f -> f.filter().needsRequestBody()),
+                chain.stream().anyMatch(f -> f.filter().needsResponseBody()),
+                aggregate != null ? CompiledRoute.AGGREGATE : groups.get(DEFAULT_GROUP), Map.copyOf(groups),
+                new RouteMeters(r.id(), chain.stream().map(CompiledRoute.BoundFilter::name).toArray(String[]::new)),
+                aggregate);
+        return new Built(compiled, List.copyOf(releases), Set.copyOf(pools));
     }
 
     private static CompiledRoute.Group group(String name, GatewayConfig.UpstreamSpec spec, UpstreamClient client,

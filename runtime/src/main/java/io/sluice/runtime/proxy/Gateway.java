@@ -6,6 +6,8 @@ import io.sluice.runtime.FilterCatalog;
 import io.sluice.runtime.observe.Tracing;
 import io.sluice.runtime.upstream.UpstreamClient;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -69,7 +71,7 @@ public final class Gateway implements AutoCloseable {
     ConfigSnapshot enter() {
         while (true) {
             ConfigSnapshot s = current.get();
-            if (s.releases().isEmpty()) {
+            if (!s.tracked()) {
                 return s;   // holds nothing to release later (no plugin jars): no need to count its requests
             }
             s.inflight().enter();
@@ -88,7 +90,7 @@ public final class Gateway implements AutoCloseable {
      * @param s the snapshot it ran on
      */
     void exit(ConfigSnapshot s) {
-        if (!s.releases().isEmpty()) {
+        if (s.tracked()) {
             s.inflight().exit();
         }
     }
@@ -120,9 +122,34 @@ public final class Gateway implements AutoCloseable {
             ConfigSnapshot previous = current.getAndSet(next);
             loaded = true;
             client.retainOnly(next.pools());
-            retire(previous);
+            retire(previous, allOf(previous));
             return next;
         }
+    }
+
+    /**
+     * Applies a change set to the current snapshot, building only what it changed. On failure nothing changes.
+     *
+     * @param version the new config version
+     * @param delta   what changed
+     * @return the new snapshot
+     * @throws ConfigException if a filter refused its config
+     */
+    public ConfigSnapshot apply(long version, ConfigSnapshot.Delta delta) throws ConfigException {
+        synchronized (writeLock) {
+            ConfigSnapshot.Transition t = current.get().next(version, delta, catalog, client);
+            ConfigSnapshot previous = current.getAndSet(t.next());
+            loaded = true;
+            client.retainOnly(t.next().pools());
+            retire(previous, t.dropped());
+            return t.next();
+        }
+    }
+
+    private static List<Runnable> allOf(ConfigSnapshot s) {
+        List<Runnable> out = new ArrayList<>(s.globals().releases());
+        s.routes().values().forEach(b -> out.addAll(b.releases()));
+        return out;
     }
 
     /**
@@ -161,28 +188,58 @@ public final class Gateway implements AutoCloseable {
         return tracing;
     }
 
-    /** Releases what a replaced snapshot holds once its requests have finished (off the caller's thread). */
-    private static void retire(ConfigSnapshot old) {
-        if (old.releases().isEmpty()) {
+    /**
+     * Runs what a replaced snapshot dropped once no request runs on it, nor on any snapshot replaced before it: one
+     * queue, drained in order, so a part shared by several snapshots is released only after the newest of them that
+     * held it is idle.
+     */
+    private void retire(ConfigSnapshot old, List<Runnable> dropped) {
+        if (!old.tracked() && dropped.isEmpty()) {
             return;
         }
-        Thread.ofVirtual().name("retire-config-" + old.version()).start(() -> {
-            long waited = 0;
-            try {
-                while (old.inflight().count() > 0) {
+        retiring.add(new Retired(old, dropped));
+        synchronized (retiring) {
+            if (retirer == null || !retirer.isAlive()) {
+                retirer = Thread.ofVirtual().name("sluice-retire-config").start(this::drainRetired);
+            }
+        }
+    }
+
+    private record Retired(ConfigSnapshot snapshot, List<Runnable> dropped) {
+    }
+
+    private final java.util.concurrent.LinkedBlockingQueue<Retired> retiring =
+            new java.util.concurrent.LinkedBlockingQueue<>();
+    private Thread retirer;
+
+    private void drainRetired() {
+        try {
+            while (true) {
+                Retired r = retiring.poll(1, java.util.concurrent.TimeUnit.SECONDS);
+                if (r == null) {
+                    synchronized (retiring) {
+                        if (retiring.isEmpty()) {
+                            retirer = null;
+                            return;
+                        }
+                    }
+                    continue;
+                }
+                long waited = 0;
+                while (r.snapshot().tracked() && r.snapshot().inflight().count() > 0) {
                     Thread.sleep(DRAIN_POLL_MS);
                     waited += DRAIN_POLL_MS;
                     if (waited % 30_000 == 0) {
-                        LOG.log(System.Logger.Level.WARNING, "config version " + old.version() + " still has "
-                                + old.inflight().count() + " requests in flight after " + waited / 1000 + " s");
+                        LOG.log(System.Logger.Level.WARNING, "config version " + r.snapshot().version()
+                                + " still has " + r.snapshot().inflight().count() + " requests in flight after "
+                                + waited / 1000 + " s");
                     }
                 }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
+                r.dropped().forEach(Gateway::runQuietly);
             }
-            old.releases().forEach(Gateway::runQuietly);
-        });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void runQuietly(Runnable r) {

@@ -193,9 +193,10 @@ class DistributionIT {
         assertEquals(201, admin.put("/v1/routes/svc", route("/svc")).status());
         awaitServing(a, "/svc", Duration.ofSeconds(10));
         // e.g. written by a newer control plane with a plugin this data plane does not have
-        cp.registry().orElseThrow().store().commit(1, "{\"routes\":[{\"id\":\"x\",\"paths\":[\"/x\"],"
+        cp.registry().orElseThrow().store().commit(1, java.util.List.of(new io.sluice.registry.model.EntityChange(
+                io.sluice.registry.model.EntityKind.ROUTE, "x", null, "{\"id\":\"x\",\"paths\":[\"/x\"],"
                 + "\"upstream\":{\"targets\":[{\"url\":\"http://127.0.0.1:1\"}]},"
-                + "\"plugins\":[{\"name\":\"from-the-future\"}]}]}", "test", "platform", "unknown plugin");
+                + "\"plugins\":[{\"name\":\"from-the-future\"}]}")), "test", "platform", "unknown plugin");
         for (int i = 0; i < 10; i++) {
             Thread.sleep(100);
             assertEquals(200, get(a, "/svc"));
@@ -203,15 +204,21 @@ class DistributionIT {
         }
         assertEquals(200, ready(a));
         assertTrue(Files.readString(dir.resolve("dp-a/snapshot.json")).contains("\"version\":1"));
-        // the control plane refuses to build on it too; rolling back gives a good version 3, which is applied
-        assertEquals(400, admin.put("/v1/routes/svc", route("/svc2")).status());
+        // the control plane validates what a write changes, so an unrelated write commits (version 3); the data
+        // plane cannot serve version 3 either (route x is still in it) and keeps version 1
+        assertEquals(200, admin.put("/v1/routes/svc", route("/svc2")).status());
+        Thread.sleep(500);
+        assertEquals(1, a.server().gateway().current().version());
+        assertEquals(200, get(a, "/svc"));
+        // rolling back to version 1 removes x: version 4 is applied
         assertEquals(200, admin.post("/v1/config/rollback", "{\"version\": 1}").status());
         long end = System.nanoTime() + 10_000_000_000L;
-        while (a.server().gateway().current().version() != 3 && System.nanoTime() < end) {
+        while (a.server().gateway().current().version() != 4 && System.nanoTime() < end) {
             Thread.sleep(20);
         }
-        assertEquals(3, a.server().gateway().current().version());
+        assertEquals(4, a.server().gateway().current().version());
         assertEquals(200, get(a, "/svc"));
+        assertEquals(404, get(a, "/svc2"));
     }
 
     @Test
