@@ -112,11 +112,14 @@ public final class Node implements AutoCloseable {
     private final UploadedFilters uploads;
     private final Optional<AuditLog> auditLog;
     private final ConfigTracker tracker;
+    private final Optional<AdminApi> adminApi;
 
     private Node(SluiceServer server, Store store, Optional<Registry> registry, Optional<ConfigFollower> follower,
                  Optional<ConfigPublisher> publisher, Optional<String> generatedToken, String origin,
-                 UploadedFilters uploads, Optional<AuditLog> auditLog, ConfigTracker tracker) {
+                 UploadedFilters uploads, Optional<AuditLog> auditLog, ConfigTracker tracker,
+                 Optional<AdminApi> adminApi) {
         this.tracker = tracker;
+        this.adminApi = adminApi;
         this.uploads = uploads;
         this.auditLog = auditLog;
         this.server = server;
@@ -216,16 +219,16 @@ public final class Node implements AutoCloseable {
         };
         AuditLog auditLog = AuditLog.start(store, o.audit());
         SluiceServer server;
+        AdminApi api = new AdminApi(registry, auth, Optional.of(uploads), auditLog);
         try {
             server = listen(new Listeners(o.listeners().proxyHost(), o.listeners().proxyPort(),
-                    o.listeners().adminHost(), o.listeners().adminPort(), proxy), gateway,
-                    new AdminApi(registry, auth, Optional.of(uploads), auditLog), ready, store);
+                    o.listeners().adminHost(), o.listeners().adminPort(), proxy), gateway, api, ready, store);
         } catch (StartException e) {
             auditLog.close();
             throw e;
         }
         return new Node(server, store, Optional.of(registry), Optional.empty(), publisher, token, origin, uploads,
-                Optional.of(auditLog), tracker);
+                Optional.of(auditLog), tracker, Optional.of(api));
     }
 
     private static Node startDataPlane(Options o) throws StartException {
@@ -242,7 +245,7 @@ public final class Node implements AutoCloseable {
         String origin = follower.start();
         SluiceServer server = listen(o.listeners(), gateway, null, gateway::loaded, store);
         return new Node(server, store, Optional.empty(), Optional.of(follower), Optional.empty(), Optional.empty(),
-                origin, uploads, Optional.empty(), tracker);
+                origin, uploads, Optional.empty(), tracker, Optional.empty());
     }
 
     /** Tracing as OTEL_* variables / otel.* properties configure it; off without an exporter. */
@@ -334,6 +337,14 @@ public final class Node implements AutoCloseable {
      */
     public ConfigTracker tracker() {
         return tracker;
+    }
+
+    /**
+     * @return the admin API this node serves (standalone, control plane): its routing table is
+     *         {@link AdminApi#endpoints()}
+     */
+    public Optional<AdminApi> adminApi() {
+        return adminApi;
     }
 
     /**

@@ -52,7 +52,8 @@ import java.util.logging.Logger;
  * unauthenticated callers folded per source and minute, see {@link AuditLog}). Reads by roles other than
  * {@code platform} show plugin secrets as {@value SecretFields#REDACTED} (see {@link Redaction}). Writes go
  * through {@link Registry}, which validates the whole resulting config before committing a new version.
- * The contract is ADMIN-API.md; the details are in {@code openapi.yaml}, served at {@code /openapi.yaml}.
+ * The contract is ADMIN-API.md; the details are in {@code openapi.yaml}, served at {@code /openapi.yaml} with its
+ * schema components generated from the config schema (see {@link OpenApiDocument}).
  */
 public final class AdminApi implements HttpService {
     private static final Logger LOG = Logger.getLogger(AdminApi.class.getName());
@@ -1012,11 +1013,8 @@ public final class AdminApi implements HttpService {
         }
     }
 
+    // openapi.yaml with components.schemas generated from the config schema (see OpenApiDocument)
     private static String openApi() {
-        try (InputStream in = AdminApi.class.getResourceAsStream("openapi.yaml")) {
-            return in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return OpenApiDocument.yaml();
     }
 }
