@@ -49,7 +49,7 @@ import java.util.function.UnaryOperator;
  */
 public final class Registry {
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static final int COMMIT_ATTEMPTS = 5;
+    private static final int COMMIT_ATTEMPTS = 30;
     /** Beyond this many changes to catch up with, reload the whole config instead. */
     private static final int CATCH_UP_LIMIT = 20_000;
 
@@ -276,7 +276,11 @@ public final class Registry {
     public Committed change(String author, Role role, String summary,
                             Function<EntitySet, List<EntityChange>> edit, UnaryOperator<String> rewrite) {
         sync();
+        boolean lost = false;
         for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+            if (lost) {
+                backOff(attempt);
+            }
             lock.writeLock().lock();
             try {
                 syncLocked();
@@ -293,7 +297,10 @@ public final class Registry {
                 try {
                     v = store.commit(version, changes, author, role.wire(), summary);
                 } catch (StaleVersionException e) {
-                    continue;   // someone else committed meanwhile: catch up and redo the edit on their version
+                    // someone else (another control plane) committed meanwhile: catch up and redo the edit on their
+                    // version, after a short random pause so that racing writers do not keep colliding
+                    lost = true;
+                    continue;
                 }
                 indexes.apply(changes);
                 model.apply(changes);
@@ -308,6 +315,15 @@ public final class Registry {
             }
         }
         throw new ApiError(409, "concurrent_change", "the config kept changing under this request; try again");
+    }
+
+    private static void backOff(int attempt) {
+        try {
+            Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 2L + Math.min(attempt, 10) * 3L));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ApiError(503, "interrupted", "the change was interrupted; nothing was changed");
+        }
     }
 
     /**
