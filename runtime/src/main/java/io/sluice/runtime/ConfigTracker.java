@@ -63,6 +63,8 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
     private EntitySet entities = new EntitySet();
     private ConfigVersion version;
     private long lastApplyNanos;
+    private final java.util.concurrent.atomic.AtomicLong fullLoads = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong changeSets = new java.util.concurrent.atomic.AtomicLong();
 
     /**
      * @param gateway what serves the config
@@ -86,6 +88,7 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
         version = v;
         lastApplyNanos = System.nanoTime() - t0;
         APPLY_FULL.record(java.time.Duration.ofNanos(lastApplyNanos));
+        fullLoads.incrementAndGet();
         dirty.release();
     }
 
@@ -105,6 +108,7 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
         version = vc.version();
         lastApplyNanos = System.nanoTime() - t0;
         APPLY_CHANGES.record(java.time.Duration.ofNanos(lastApplyNanos));
+        changeSets.incrementAndGet();
         dirty.release();
     }
 
@@ -113,6 +117,20 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
      */
     public synchronized long lastApplyNanos() {
         return lastApplyNanos;
+    }
+
+    /**
+     * @return how many whole configs this node has loaded
+     */
+    public long fullLoads() {
+        return fullLoads.get();
+    }
+
+    /**
+     * @return how many versions this node has applied as change sets
+     */
+    public long changeSets() {
+        return changeSets.get();
     }
 
     /** What the (already applied) changes mean for the gateway: the changed entities, parsed. */
@@ -212,12 +230,4 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
         saveNow();
     }
 
-    /**
-     * @return the ids of what is served, for tests and the banner: routes then consumers
-     */
-    public synchronized List<String> describe() {
-        List<String> out = new ArrayList<>(entities.all(EntityKind.ROUTE).keySet());
-        out.addAll(entities.all(EntityKind.CONSUMER).keySet());
-        return out;
-    }
 }

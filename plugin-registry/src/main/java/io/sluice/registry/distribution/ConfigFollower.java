@@ -58,6 +58,7 @@ public final class ConfigFollower implements AutoCloseable {
     private final SnapshotFile snapshots;
     private final Applier applier;
     private final Duration poll;
+    private final int resyncLimit;
     private final Semaphore wake = new Semaphore(0);
     private volatile long applied = -1;
     private volatile boolean storeDown;
@@ -76,6 +77,20 @@ public final class ConfigFollower implements AutoCloseable {
      */
     public ConfigFollower(Store store, Optional<String> redisUrl, SnapshotFile snapshots, Applier applier,
                           Duration poll) {
+        this(store, redisUrl, snapshots, applier, poll, Integer.getInteger("sluice.config.resync-limit", RESYNC_LIMIT));
+    }
+
+    /**
+     * @param store       the store to read versions from
+     * @param redisUrl    where notices are published, if used
+     * @param snapshots   the local snapshot file
+     * @param applier     swaps a version in
+     * @param poll        fallback poll interval
+     * @param resyncLimit beyond this many changes behind, load the whole config
+     */
+    public ConfigFollower(Store store, Optional<String> redisUrl, SnapshotFile snapshots, Applier applier,
+                          Duration poll, int resyncLimit) {
+        this.resyncLimit = resyncLimit;
         this.store = store;
         this.redisUrl = redisUrl;
         this.snapshots = snapshots;
@@ -197,7 +212,7 @@ public final class ConfigFollower implements AutoCloseable {
             return newest > 0 || applied > 0;
         }
         if (applied > 0) {
-            Optional<List<VersionChanges>> since = store.changesSince(applied, RESYNC_LIMIT);
+            Optional<List<VersionChanges>> since = store.changesSince(applied, resyncLimit);
             if (since.isPresent()) {
                 try {
                     for (VersionChanges vc : since.get()) {
@@ -210,7 +225,7 @@ public final class ConfigFollower implements AutoCloseable {
                             + " (" + e.getMessage() + "); loading the whole config");
                 }
             } else {
-                LOG.info("more than " + RESYNC_LIMIT + " changes behind (or they were pruned): loading the whole"
+                LOG.info("more than " + resyncLimit + " changes behind (or they were pruned): loading the whole"
                         + " config, version " + newest);
             }
         }

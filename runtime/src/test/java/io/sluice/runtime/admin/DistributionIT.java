@@ -77,8 +77,12 @@ class DistributionIT {
     }
 
     Node dataPlane(String name, Duration poll) throws Exception {
+        return dataPlane(name, poll, pgUrl());
+    }
+
+    Node dataPlane(String name, Duration poll, String url) throws Exception {
         Node n = Node.start(new Node.Options("data-plane", dir.resolve(name),
-                new Listeners("127.0.0.1", 0, "127.0.0.1", 0, true), Optional.of(pgUrl()), Optional.of(redis.url()),
+                new Listeners("127.0.0.1", 0, "127.0.0.1", 0, true), Optional.of(url), Optional.of(redis.url()),
                 Optional.empty(), poll));
         dataPlanes.add(n);
         return n;
@@ -219,6 +223,77 @@ class DistributionIT {
         assertEquals(4, a.server().gateway().current().version());
         assertEquals(200, get(a, "/svc"));
         assertEquals(404, get(a, "/svc2"));
+    }
+
+    static int getWithKey(Node n, String path, String key) {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + n.server().proxyPort() + path))
+                    .header("X-API-Key", key).timeout(Duration.ofSeconds(5)).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    /** Changes made while a data plane cannot read the store: 15 versions of routes, a consumer and its key. */
+    String changesWhileAway() {
+        for (int i = 0; i < 10; i++) {
+            assertEquals(201, admin.put("/v1/routes/r" + i, route("/r" + i)).status());
+        }
+        assertEquals(200, admin.put("/v1/routes/svc", route("/svc-moved")).status());
+        assertEquals(204, admin.delete("/v1/routes/r0").status());
+        assertEquals(201, admin.put("/v1/consumers/app", "{}").status());
+        String key = admin.post("/v1/consumers/app/api-keys", "").json().path("key").asText();
+        assertEquals(201, admin.put("/v1/routes/guarded", "{\"paths\":[\"/guarded\"],\"plugins\":[{\"name\":"
+                + "\"key-auth\"}],\"upstream\":{\"targets\":[{\"url\":\"" + upstream.url() + "\"}]}}").status());
+        return key;
+    }
+
+    void assertCaughtUp(Node a, String key) throws InterruptedException {
+        awaitServing(a, "/r9", Duration.ofSeconds(10));
+        awaitServing(a, "/svc-moved", Duration.ofSeconds(10));
+        assertEquals(404, get(a, "/svc"));
+        assertEquals(404, get(a, "/r0"));
+        assertEquals(200, getWithKey(a, "/guarded", key));
+        assertEquals(401, getWithKey(a, "/guarded", key + "x"));
+        assertEquals(cp.registry().orElseThrow().version(), a.server().gateway().current().version());
+    }
+
+    @Test
+    void aDataPlaneThatMissedChangesWhileTheStoreWasDownCatchesUpByChangeSets() throws Exception {
+        try (TcpProxy own = TcpProxy.start(PostgresDatabase.serverPort())) {
+            Node a = dataPlane("dp-a", Duration.ofMillis(200), db.url("127.0.0.1", own.port()));
+            assertEquals(201, admin.put("/v1/routes/svc", route("/svc")).status());
+            awaitServing(a, "/svc", Duration.ofSeconds(10));
+            long full = a.tracker().fullLoads();
+            long sets = a.tracker().changeSets();
+            own.cut();
+            String key = changesWhileAway();
+            assertEquals(200, get(a, "/svc"), "still serving what it had");
+            assertEquals(1, a.server().gateway().current().version());
+            own.restore();
+            assertCaughtUp(a, key);
+            assertEquals(full, a.tracker().fullLoads(), "caught up through the change sets, no full load");
+            assertEquals(sets + 15, a.tracker().changeSets());
+        }
+    }
+
+    @Test
+    void aDataPlaneTooFarBehindLoadsTheWholeConfig() throws Exception {
+        System.setProperty("sluice.config.resync-limit", "5");
+        try (TcpProxy own = TcpProxy.start(PostgresDatabase.serverPort())) {
+            Node a = dataPlane("dp-a", Duration.ofMillis(200), db.url("127.0.0.1", own.port()));
+            assertEquals(201, admin.put("/v1/routes/svc", route("/svc")).status());
+            awaitServing(a, "/svc", Duration.ofSeconds(10));
+            long full = a.tracker().fullLoads();
+            own.cut();
+            String key = changesWhileAway();
+            own.restore();
+            assertCaughtUp(a, key);
+            assertEquals(full + 1, a.tracker().fullLoads(), "15 changes behind, more than 5: one full load");
+        } finally {
+            System.clearProperty("sluice.config.resync-limit");
+        }
     }
 
     @Test
