@@ -20,6 +20,7 @@ import io.sluice.registry.store.StoreUnavailableException;
 import io.sluice.runtime.SluiceServer.Listeners;
 import io.sluice.runtime.js.JsSandbox;
 import io.sluice.runtime.js.Quarantine;
+import io.sluice.runtime.observe.Dependencies;
 import io.sluice.runtime.observe.Tracing;
 import io.sluice.runtime.plugins.UploadedFilters;
 import io.sluice.runtime.proxy.ConfigSnapshot;
@@ -33,6 +34,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.logging.Level;
@@ -111,10 +113,12 @@ public final class Node implements AutoCloseable {
 
     private final UploadedFilters uploads;
     private final Optional<AuditLog> auditLog;
+    private final Dependencies dependencies;
 
     private Node(SluiceServer server, Store store, Optional<Registry> registry, Optional<ConfigFollower> follower,
                  Optional<ConfigPublisher> publisher, Optional<String> generatedToken, String origin,
-                 UploadedFilters uploads, Optional<AuditLog> auditLog) {
+                 UploadedFilters uploads, Optional<AuditLog> auditLog, Dependencies dependencies) {
+        this.dependencies = dependencies;
         this.uploads = uploads;
         this.auditLog = auditLog;
         this.server = server;
@@ -171,6 +175,8 @@ public final class Node implements AutoCloseable {
             });
         }
         publisher.ifPresent(p -> registry.addListener((v, config) -> p.publish(v.version())));
+        AtomicLong committed = new AtomicLong();   // what a control plane reports as its version
+        registry.addListener((v, config) -> committed.accumulateAndGet(v.version(), Math::max));
         AdminAuth auth = new AdminAuth(store, o.envToken());
         String origin;
         Optional<String> token;
@@ -182,6 +188,7 @@ public final class Node implements AutoCloseable {
                         : registry.validate(Registry.document(latest.get().content()));
                 gateway.apply(latest.map(ConfigVersion::version).orElse(0L), config);
             }
+            committed.accumulateAndGet(latest.map(ConfigVersion::version).orElse(0L), Math::max);
             origin = store.description() + ", version " + latest.map(ConfigVersion::version).orElse(0L);
         } catch (ConfigException e) {
             store.close();
@@ -201,17 +208,20 @@ public final class Node implements AutoCloseable {
             }
         };
         AuditLog auditLog = AuditLog.start(store, o.audit());
+        Dependencies deps = Dependencies.start(o.postgres().map(p -> store), o.redis(), Optional.empty());
         SluiceServer server;
         try {
             server = listen(new Listeners(o.listeners().proxyHost(), o.listeners().proxyPort(),
                     o.listeners().adminHost(), o.listeners().adminPort(), proxy), gateway,
-                    new AdminApi(registry, auth, Optional.of(uploads), auditLog), ready, store);
+                    new AdminApi(registry, auth, Optional.of(uploads), auditLog), new SluiceServer.Status(ready,
+                            proxy ? () -> gateway.current().version() : committed::get, deps::states), store);
         } catch (StartException e) {
+            deps.close();
             auditLog.close();
             throw e;
         }
         return new Node(server, store, Optional.of(registry), Optional.empty(), publisher, token, origin, uploads,
-                Optional.of(auditLog));
+                Optional.of(auditLog), deps);
     }
 
     private static Node startDataPlane(Options o) throws StartException {
@@ -226,9 +236,18 @@ public final class Node implements AutoCloseable {
         ConfigFollower follower = new ConfigFollower(store, o.redis(), new SnapshotFile(o.dataDir()),
                 v -> gateway.apply(v.version(), parser.parse(SourceTree.parse(v.content()))), o.poll());
         String origin = follower.start();
-        SluiceServer server = listen(o.listeners(), gateway, null, gateway::loaded, store);
+        Dependencies deps = Dependencies.start(Optional.of(store), o.redis(), Optional.of(follower));
+        SluiceServer server;
+        try {
+            server = listen(o.listeners(), gateway, null, new SluiceServer.Status(gateway::loaded,
+                    () -> gateway.current().version(), deps::states), store);
+        } catch (StartException e) {
+            deps.close();
+            follower.close();
+            throw e;
+        }
         return new Node(server, store, Optional.empty(), Optional.of(follower), Optional.empty(), Optional.empty(),
-                origin, uploads, Optional.empty());
+                origin, uploads, Optional.empty(), deps);
     }
 
     /** Tracing as OTEL_* variables / otel.* properties configure it; off without an exporter. */
@@ -259,10 +278,10 @@ public final class Node implements AutoCloseable {
         }
     }
 
-    private static SluiceServer listen(Listeners l, Gateway gateway, AdminApi api, BooleanSupplier ready,
+    private static SluiceServer listen(Listeners l, Gateway gateway, AdminApi api, SluiceServer.Status status,
                                        Store store) throws StartException {
         try {
-            return SluiceServer.start(l, gateway, Optional.ofNullable(api), Optional.of(ready));
+            return SluiceServer.start(l, gateway, Optional.ofNullable(api), status);
         } catch (RuntimeException e) {
             store.close();
             gateway.close();
@@ -339,8 +358,16 @@ public final class Node implements AutoCloseable {
         return origin;
     }
 
+    /**
+     * @return the external services this node uses and their states
+     */
+    public Dependencies dependencies() {
+        return dependencies;
+    }
+
     @Override
     public void close() {
+        dependencies.close();
         follower.ifPresent(ConfigFollower::close);
         server.close();
         auditLog.ifPresent(AuditLog::close);   // writes the folded refusals of the current minute
