@@ -20,6 +20,7 @@ import io.sluice.registry.store.StoreUnavailableException;
 import io.sluice.runtime.SluiceServer.Listeners;
 import io.sluice.runtime.js.JsSandbox;
 import io.sluice.runtime.js.Quarantine;
+import io.sluice.runtime.observe.Dependencies;
 import io.sluice.runtime.observe.Tracing;
 import io.sluice.runtime.plugins.UploadedFilters;
 import io.sluice.runtime.proxy.ConfigSnapshot;
@@ -33,6 +34,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.logging.Level;
@@ -113,13 +115,15 @@ public final class Node implements AutoCloseable {
     private final Optional<AuditLog> auditLog;
     private final ConfigTracker tracker;
     private final Optional<AdminApi> adminApi;
+    private final Dependencies dependencies;
 
     private Node(SluiceServer server, Store store, Optional<Registry> registry, Optional<ConfigFollower> follower,
                  Optional<ConfigPublisher> publisher, Optional<String> generatedToken, String origin,
                  UploadedFilters uploads, Optional<AuditLog> auditLog, ConfigTracker tracker,
-                 Optional<AdminApi> adminApi) {
+                 Optional<AdminApi> adminApi, Dependencies dependencies) {
         this.tracker = tracker;
         this.adminApi = adminApi;
+        this.dependencies = dependencies;
         this.uploads = uploads;
         this.auditLog = auditLog;
         this.server = server;
@@ -184,6 +188,8 @@ public final class Node implements AutoCloseable {
             });
         }
         publisher.ifPresent(p -> registry.addListener((v, changes) -> p.publish(v.version())));
+        AtomicLong committed = new AtomicLong();   // what a control plane reports as its version
+        registry.addListener((v, changes) -> committed.accumulateAndGet(v.version(), Math::max));
         AdminAuth auth = new AdminAuth(store, o.envToken());
         String origin;
         Optional<String> token;
@@ -197,6 +203,7 @@ public final class Node implements AutoCloseable {
                     tracker.full(all.latest(), all.entities());
                 }
             }
+            committed.accumulateAndGet(all.version(), Math::max);
             origin = store.description() + ", version " + all.version();
         } catch (ConfigException e) {
             tracker.close();
@@ -218,17 +225,21 @@ public final class Node implements AutoCloseable {
             }
         };
         AuditLog auditLog = AuditLog.start(store, o.audit());
+        Dependencies deps = Dependencies.start(o.postgres().map(p -> store), o.redis(), Optional.empty());
         SluiceServer server;
         AdminApi api = new AdminApi(registry, auth, Optional.of(uploads), auditLog);
         try {
             server = listen(new Listeners(o.listeners().proxyHost(), o.listeners().proxyPort(),
-                    o.listeners().adminHost(), o.listeners().adminPort(), proxy), gateway, api, ready, store);
+                    o.listeners().adminHost(), o.listeners().adminPort(), proxy), gateway,
+                    api, new SluiceServer.Status(ready,
+                            proxy ? () -> gateway.current().version() : committed::get, deps::states), store);
         } catch (StartException e) {
+            deps.close();
             auditLog.close();
             throw e;
         }
         return new Node(server, store, Optional.of(registry), Optional.empty(), publisher, token, origin, uploads,
-                Optional.of(auditLog), tracker, Optional.of(api));
+                Optional.of(auditLog), tracker, Optional.of(api), deps);
     }
 
     private static Node startDataPlane(Options o) throws StartException {
@@ -243,9 +254,18 @@ public final class Node implements AutoCloseable {
         ConfigTracker tracker = new ConfigTracker(gateway, new ConfigParser(catalog), Optional.of(snapshots));
         ConfigFollower follower = new ConfigFollower(store, o.redis(), snapshots, tracker, o.poll());
         String origin = follower.start();
-        SluiceServer server = listen(o.listeners(), gateway, null, gateway::loaded, store);
+        Dependencies deps = Dependencies.start(Optional.of(store), o.redis(), Optional.of(follower));
+        SluiceServer server;
+        try {
+            server = listen(o.listeners(), gateway, null, new SluiceServer.Status(gateway::loaded,
+                    () -> gateway.current().version(), deps::states), store);
+        } catch (StartException e) {
+            deps.close();
+            follower.close();
+            throw e;
+        }
         return new Node(server, store, Optional.empty(), Optional.of(follower), Optional.empty(), Optional.empty(),
-                origin, uploads, Optional.empty(), tracker, Optional.empty());
+                origin, uploads, Optional.empty(), tracker, Optional.empty(), deps);
     }
 
     /** Tracing as OTEL_* variables / otel.* properties configure it; off without an exporter. */
@@ -276,10 +296,10 @@ public final class Node implements AutoCloseable {
         }
     }
 
-    private static SluiceServer listen(Listeners l, Gateway gateway, AdminApi api, BooleanSupplier ready,
+    private static SluiceServer listen(Listeners l, Gateway gateway, AdminApi api, SluiceServer.Status status,
                                        Store store) throws StartException {
         try {
-            return SluiceServer.start(l, gateway, Optional.ofNullable(api), Optional.of(ready));
+            return SluiceServer.start(l, gateway, Optional.ofNullable(api), status);
         } catch (RuntimeException e) {
             store.close();
             gateway.close();
@@ -368,8 +388,16 @@ public final class Node implements AutoCloseable {
         return origin;
     }
 
+    /**
+     * @return the external services this node uses and their states
+     */
+    public Dependencies dependencies() {
+        return dependencies;
+    }
+
     @Override
     public void close() {
+        dependencies.close();
         follower.ifPresent(ConfigFollower::close);
         server.close();
         tracker.close();

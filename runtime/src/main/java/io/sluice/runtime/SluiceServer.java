@@ -1,13 +1,15 @@
 package io.sluice.runtime;
 
 import io.helidon.http.HeaderNames;
-import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.ErrorHandling;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http1.Http1Config;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.builtin.DependencyStatus;
 import io.sluice.runtime.edge.EdgeConnections;
 import io.sluice.runtime.observe.Telemetry;
 import io.sluice.runtime.proxy.Gateway;
@@ -17,7 +19,10 @@ import io.sluice.runtime.upstream.UpstreamClient;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The running data plane: the proxy listener and the admin listener (health, readiness) on one Helidon
@@ -28,6 +33,8 @@ public final class SluiceServer implements AutoCloseable {
     public static final int MAX_HEADERS_BYTES = 32 * 1024;
     /** Largest admin request body (filter jars are uploaded through it). */
     public static final long MAX_ADMIN_BODY_BYTES = 64L * 1024 * 1024;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Gateway gateway;
     private final WebServer server;
@@ -87,9 +94,34 @@ public final class SluiceServer implements AutoCloseable {
      */
     public static SluiceServer start(Listeners listeners, Gateway gateway, Optional<HttpService> adminApi,
                                      Optional<BooleanSupplier> ready) {
-        BooleanSupplier isReady = ready.orElse(gateway::loaded);
-        Telemetry.gauge("sluice.config.version", "version of the config snapshot serving traffic",
-                gateway, g -> g.current().version());
+        return start(listeners, gateway, adminApi, new Status(ready.orElse(gateway::loaded),
+                () -> gateway.current().version(), Map::of));
+    }
+
+    /**
+     * What the admin listener reports about the node at {@code /ready} and in {@code sluice_config_version}.
+     *
+     * @param ready        whether it is ready (a proxy: a config is loaded; a control plane: its store answers)
+     * @param version      the config version it serves; on a control plane, the latest committed
+     * @param dependencies its external services and their states at the last check
+     */
+    public record Status(BooleanSupplier ready, LongSupplier version,
+                         Supplier<Map<String, DependencyStatus.State>> dependencies) {
+    }
+
+    /**
+     * Starts listening.
+     *
+     * @param listeners addresses
+     * @param gateway   the gateway the proxy serves (closed with the server)
+     * @param adminApi  the admin API served under {@code /v1} on the admin listener, if this node has one
+     * @param status    what {@code /ready} and {@code sluice_config_version} report
+     * @return the running server
+     */
+    public static SluiceServer start(Listeners listeners, Gateway gateway, Optional<HttpService> adminApi,
+                                     Status status) {
+        Telemetry.gauge("sluice.config.version", "version of the config snapshot serving traffic (a control"
+                + " plane: the latest committed)", status, st -> st.version().getAsLong());
         HttpRouting.Builder admin = HttpRouting.builder()
                 .get("/health", (req, res) -> {
                     res.header(HeaderNames.CONTENT_TYPE, "application/json");
@@ -100,10 +132,10 @@ public final class SluiceServer implements AutoCloseable {
                     res.send(Telemetry.scrape());
                 })
                 .get("/ready", (req, res) -> {
-                    boolean ok = isReady.getAsBoolean();
-                    res.status(ok ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503);
+                    boolean ok = status.ready().getAsBoolean();
+                    res.status(ok ? io.helidon.http.Status.OK_200 : io.helidon.http.Status.SERVICE_UNAVAILABLE_503);
                     res.header(HeaderNames.CONTENT_TYPE, "application/json");
-                    res.send("{\"ready\":" + ok + ",\"version\":" + gateway.current().version() + "}");
+                    res.send(readiness(ok, status));
                 });
         adminApi.ifPresent(admin::register);
         Http1Config http1 = Http1Config.builder()
@@ -151,6 +183,17 @@ public final class SluiceServer implements AutoCloseable {
                     .routing(admin);
         }
         return new SluiceServer(gateway, b.build().start(), listeners.proxy(), edge);
+    }
+
+    // {"ready": true, "version": 7, "dependencies": {"store": {"up": true}, "redis_config": {"up": false, "reason": "…"}}}
+    private static String readiness(boolean ok, Status status) {
+        ObjectNode body = JSON.createObjectNode().put("ready", ok).put("version", status.version().getAsLong());
+        ObjectNode deps = body.putObject("dependencies");
+        status.dependencies().get().forEach((name, state) -> {
+            ObjectNode d = deps.putObject(name).put("up", state.up());
+            state.reason().ifPresent(r -> d.put("reason", r));
+        });
+        return body.toString();
     }
 
     /**

@@ -78,6 +78,7 @@ final class TopicSender {
     private final Thread thread;
     private volatile long lastProgress = System.nanoTime();
     private volatile boolean degraded;
+    private volatile String failure;   // why the last delivery attempt failed; null once one succeeds
     private volatile boolean running = true;
     // sender thread only
     private Replay replay;
@@ -231,6 +232,7 @@ final class TopicSender {
     }
 
     private void degrade(String why) {
+        failure = why;
         if (spill == null) {
             return;   // nothing to switch to: records keep going to the producer, failures are dropped
         }
@@ -312,6 +314,7 @@ final class TopicSender {
             end();
             if (e == null) {
                 sent.incrementAndGet();
+                failure = null;
             } else if (poison(e)) {
                 drop(1, e.toString());
             } else {
@@ -413,6 +416,7 @@ final class TopicSender {
         private void finish(int index, Exception e) {
             if (e == null) {
                 sent.incrementAndGet();
+                failure = null;
                 state.set(index, OK);
             } else if (poison(e)) {
                 drop(1, e.toString());
@@ -467,6 +471,16 @@ final class TopicSender {
             }
         }
         meters.forEach(Metrics.globalRegistry::remove);
+    }
+
+    /**
+     * Whether the broker takes records, for the dependency report: the outcome of the last delivery attempt
+     * (while it is down the sender keeps probing it with spilled records). With no traffic it stays what it was.
+     */
+    io.sluice.builtin.DependencyStatus.State probe() {
+        String why = failure;
+        return why == null ? io.sluice.builtin.DependencyStatus.State.UP
+                : io.sluice.builtin.DependencyStatus.State.down(why);
     }
 
     /** @return records acknowledged by the broker */

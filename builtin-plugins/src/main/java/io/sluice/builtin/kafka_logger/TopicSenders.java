@@ -1,5 +1,6 @@
 package io.sluice.builtin.kafka_logger;
 
+import io.sluice.builtin.DependencyStatus;
 import org.apache.kafka.clients.producer.KafkaProducer;
 
 import java.time.Duration;
@@ -41,8 +42,11 @@ final class TopicSenders {
      * @throws org.apache.kafka.common.config.ConfigException if the producer properties are unusable
      */
     static TopicSender forConfig(KafkaLoggerConfig config) {
-        TopicSender s = SENDERS.computeIfAbsent(config.key(),
-                k -> new TopicSender(config, NODE, KafkaProducer::new));
+        TopicSender s = SENDERS.computeIfAbsent(config.key(), k -> {
+            TopicSender created = new TopicSender(config, NODE, KafkaProducer::new);
+            DependencyStatus.register(DependencyStatus.KAFKA, k, created::probe);
+            return created;
+        });
         s.sharedBy(config);
         return s;
     }
@@ -55,6 +59,7 @@ final class TopicSenders {
      */
     static boolean close(String bootstrapServers, String topic) {
         TopicSender s = SENDERS.remove(bootstrapServers + "/" + topic);
+        DependencyStatus.unregister(DependencyStatus.KAFKA, bootstrapServers + "/" + topic);
         if (s != null) {
             s.close(CLOSE_TIMEOUT);
         }

@@ -9,6 +9,7 @@ import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.StringCodec;
+import io.sluice.builtin.DependencyStatus;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -60,6 +61,7 @@ final class RedisBuckets {
     private final AtomicBoolean connecting = new AtomicBoolean();
     private volatile StatefulRedisConnection<String, String> connection;
     private volatile long lastAttempt;
+    private volatile String connectFailure = "connecting";
 
     private RedisBuckets(String url, Duration timeout) {
         this.uri = RedisURI.create(url);
@@ -79,7 +81,33 @@ final class RedisBuckets {
      * throws and the caller falls back.
      */
     static RedisBuckets forUrl(String url, Duration timeout) {
-        return SHARED.computeIfAbsent(url, u -> new RedisBuckets(u, timeout));
+        return SHARED.computeIfAbsent(url, u -> {
+            RedisBuckets b = new RedisBuckets(u, timeout);
+            DependencyStatus.register(DependencyStatus.REDIS_RATE_LIMIT, RateLimitFilter.loggable(u), b::probe);
+            return b;
+        });
+    }
+
+    /**
+     * Whether Redis answers now, for the dependency report: a PING on the shared connection (within the
+     * configured command timeout); while not connected, a connection attempt is started and its last failure
+     * is the reason.
+     */
+    DependencyStatus.State probe() {
+        StatefulRedisConnection<String, String> c = connection;
+        if (c == null) {
+            maybeConnect();
+            return DependencyStatus.State.down(connectFailure);
+        }
+        if (!c.isOpen()) {
+            return DependencyStatus.State.down("disconnected; reconnecting");
+        }
+        try {
+            c.sync().ping();
+            return DependencyStatus.State.UP;
+        } catch (RuntimeException e) {
+            return DependencyStatus.State.down(DependencyStatus.State.reason(e));
+        }
     }
 
     /** Starts a connection attempt unless one is running or one was started within the last second. */
@@ -93,6 +121,8 @@ final class RedisBuckets {
             if (c != null) {
                 c.setTimeout(timeout);
                 connection = c;   // from here on Lettuce reconnects by itself
+            } else {
+                connectFailure = DependencyStatus.State.reason(error);
             }
             connecting.set(false);
         });

@@ -154,6 +154,14 @@ public final class ConfigFollower implements AutoCloseable {
         return storeDown;
     }
 
+    /**
+     * @return whether the Redis subscription to {@link ConfigPublisher#CHANNEL} is open (false without Redis)
+     */
+    public boolean subscribed() {
+        StatefulRedisPubSubConnection<String, String> s = subscription;
+        return s != null && s.isOpen();
+    }
+
     /** Asks the follower to look for a new version now. */
     public void wake() {
         wake.release();

@@ -2,6 +2,7 @@ package io.sluice.builtin.kafka_logger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.builtin.DependencyStatus;
 import io.sluice.runtime.SluiceServer;
 import io.sluice.runtime.testing.EchoUpstream;
 import io.sluice.runtime.testing.Gateways;
@@ -247,6 +248,33 @@ class KafkaLoggerIT {
         assertEquals(n, seqs.size() + dropped, "not consumed and not counted as dropped: " + missing);
         assertEquals(0, dropped, "a roomy spill file drops nothing");
         assertTrue(records("spilled") > 0, "the outage outlasted the stall detection: records went through the spill file");
+    }
+
+    @Test
+    void theBrokerGoingAndComingBackIsReportedAsADependency() throws Exception {
+        gateway("kl-health", 64L << 20);
+        awaitKafka(true, "/kl/health/up");
+        broker.stop();
+        DependencyStatus.State down = awaitKafka(false, "/kl/health/down");
+        assertTrue(down.reason().orElseThrow().startsWith(broker.bootstrapServers() + "/kl-health: "), down.toString());
+        broker.startAgain();
+        awaitKafka(true, "/kl/health/back");
+    }
+
+    /** Sends requests (each one a record) until the {@code kafka} dependency is up or down, within 30 s. */
+    private DependencyStatus.State awaitKafka(boolean up, String path) throws Exception {
+        long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        for (int i = 0; ; i++) {
+            assertEquals(200, get(path + "/" + i).statusCode());
+            DependencyStatus.State s = DependencyStatus.check().get(DependencyStatus.KAFKA);
+            if (s != null && s.up() == up) {
+                return s;
+            }
+            if (System.nanoTime() > end) {
+                throw new AssertionError("kafka not " + (up ? "up" : "down") + " within 30 s: " + s);
+            }
+            Thread.sleep(50);
+        }
     }
 
     /** Latency of {@code n} sequential requests {@code pauseMillis} apart, in ms, sorted. */

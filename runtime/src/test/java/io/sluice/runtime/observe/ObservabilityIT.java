@@ -160,6 +160,34 @@ class ObservabilityIT {
         assertTrue(text.contains("jvm_memory_used_bytes"), "JVM metrics are exported too");
     }
 
+    @Test
+    void metricsShowHeapUsedAndMax() throws Exception {
+        String text = scrape();
+        double used = heap(text, "jvm_memory_used_bytes");
+        double max = heap(text, "jvm_memory_max_bytes");
+        assertTrue(used > 0, text);
+        assertEquals(Runtime.getRuntime().maxMemory(), max, Runtime.getRuntime().maxMemory() * 0.1,
+                "the heap maximum is the -Xmx (pools without a maximum of their own report -1 and are left out)");
+        assertTrue(used <= max, used + " > " + max);
+        assertTrue(text.contains("jvm_gc_pause_seconds") || text.contains("jvm_gc_memory_allocated_bytes_total"),
+                "GC metrics are exported too");
+    }
+
+    /** Sum over the heap's pools of a jvm_memory_* gauge, leaving out -1 (no maximum). */
+    private static double heap(String text, String name) {
+        double sum = 0;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + name + "\\{area=\"heap\",[^}]*} (\\S+)$")
+                .matcher(text);
+        int n = 0;
+        while (m.find()) {
+            double v = Double.parseDouble(m.group(1));
+            sum += v > 0 ? v : 0;
+            n++;
+        }
+        assertTrue(n > 0, name + "{area=\"heap\"} missing: " + text);
+        return sum;
+    }
+
     private static String scrape() throws Exception {
         try (HttpClient c = HttpClient.newHttpClient()) {
             HttpResponse<String> r = c.send(HttpRequest.newBuilder(
