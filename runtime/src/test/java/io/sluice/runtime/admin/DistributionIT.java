@@ -101,6 +101,18 @@ class DistributionIT {
         }
     }
 
+    /** Waits until the data plane's local snapshot holds the version (it is written in the background). */
+    void awaitSnapshot(String node, long version) throws Exception {
+        Path file = dir.resolve(node + "/snapshot.json");
+        long end = System.nanoTime() + 10_000_000_000L;
+        while (!(Files.exists(file) && Files.readString(file).contains("\"version\":" + version + ","))) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError(file + " does not hold version " + version);
+            }
+            Thread.sleep(50);
+        }
+    }
+
     static int ready(Node n) {
         return new AdminClient(n.server().adminPort(), null).get("/ready").status();
     }
@@ -128,7 +140,7 @@ class DistributionIT {
         awaitServing(b, "/svc", Duration.ofSeconds(10));
         assertEquals(200, ready(a));
         assertEquals(1, a.server().gateway().current().version());
-        assertTrue(Files.readString(dir.resolve("dp-a/snapshot.json")).contains("\"version\":1"));
+        awaitSnapshot("dp-a", 1);
         // the control plane has no proxy and is ready while its store answers
         assertEquals(-1, cp.server().proxyPort());
         assertEquals(200, ready(cp));
@@ -207,7 +219,7 @@ class DistributionIT {
             assertEquals(1, a.server().gateway().current().version());
         }
         assertEquals(200, ready(a));
-        assertTrue(Files.readString(dir.resolve("dp-a/snapshot.json")).contains("\"version\":1"));
+        awaitSnapshot("dp-a", 1);
         // the control plane validates what a write changes, so an unrelated write commits (version 3); the data
         // plane cannot serve version 3 either (route x is still in it) and keeps version 1
         assertEquals(200, admin.put("/v1/routes/svc", route("/svc2")).status());
