@@ -136,11 +136,17 @@ public final class AdminApi implements HttpService {
 
     /** The routing table: every {@code /v1} endpoint, in registration order. */
     private List<Op> table() {
-        return List.of(
-                new Op("GET", "/v1/routes", Need.READ, this::listRoutes),
-                new Op("GET", "/v1/routes/{id}", Need.READ, this::getRoute),
-                new Op("PUT", "/v1/routes/{id}", Need.WRITE_CONFIG, this::putRoute),
-                new Op("DELETE", "/v1/routes/{id}", Need.WRITE_CONFIG, this::deleteRoute),
+        List<Op> ops = new ArrayList<>();
+        for (EntityKind k : EntityKind.values()) {
+            k.resource().ifPresent(r -> {
+                String base = "/v1/" + r;
+                ops.add(new Op("GET", base, Need.READ, call -> listEntities(k, call)));
+                ops.add(new Op("GET", base + "/{id}", Need.READ, call -> getEntity(k, call)));
+                ops.add(new Op("PUT", base + "/{id}", Need.WRITE_CONFIG, call -> putEntity(k, call)));
+                ops.add(new Op("DELETE", base + "/{id}", Need.WRITE_CONFIG, call -> deleteEntity(k, call)));
+            });
+        }
+        ops.addAll(List.of(
                 new Op("GET", "/v1/global-plugins", Need.READ, this::getGlobalPlugins),
                 new Op("PUT", "/v1/global-plugins", Need.WRITE_CONFIG, this::putGlobalPlugins),
                 new Op("GET", "/v1/consumers", Need.READ, this::listConsumers),
@@ -164,7 +170,8 @@ public final class AdminApi implements HttpService {
                 new Op("GET", "/v1/tokens", Need.READ_TOKENS, this::listTokens),
                 new Op("POST", "/v1/tokens", Need.WRITE_TOKENS, this::createToken),
                 new Op("DELETE", "/v1/tokens/{id}", Need.WRITE_TOKENS, this::revokeToken),
-                new Op("GET", "/v1/audit", Need.READ, this::listAudit));
+                new Op("GET", "/v1/audit", Need.READ, this::listAudit)));
+        return ops;
     }
 
     /**
@@ -375,7 +382,7 @@ public final class AdminApi implements HttpService {
         return new ApiError(404, "not_found", what + " does not exist");
     }
 
-    // ---- routes
+    // ---- documents of some entities
 
     private static ObjectNode section(EntityKind kind, List<JsonNode> elements) {
         ObjectNode doc = MAPPER.createObjectNode();
@@ -384,41 +391,43 @@ public final class AdminApi implements HttpService {
         return doc;
     }
 
-    private Reply listRoutes(Call call) {
+    // ---- entities with a generic resource (routes, and the kinds that come next)
+
+    private Reply listEntities(EntityKind kind, Call call) {
         ObjectNode body = registry.read(v -> {
             ObjectNode b = MAPPER.createObjectNode();
             b.put("version", v.version());
-            List<JsonNode> routes = new ArrayList<>();
-            v.entities().all(EntityKind.ROUTE).keySet().forEach(id -> routes.add(v.entities().element(EntityKind.ROUTE, id)));
-            b.set("routes", shown(call, section(EntityKind.ROUTE, routes)).get("routes"));
+            List<JsonNode> all = new ArrayList<>();
+            v.entities().all(kind).keySet().forEach(id -> all.add(v.entities().element(kind, id)));
+            b.set(kind.field(), shown(call, section(kind, all)).get(kind.field()));
             return b;
         });
         return Reply.json(200, body);
     }
 
-    private Reply getRoute(Call call) {
+    private Reply getEntity(EntityKind kind, Call call) {
         String id = call.param("id");
-        ObjectNode route = registry.read(v -> v.entities().element(EntityKind.ROUTE, id));
-        if (route == null) {
-            throw notFound("route " + id);
+        ObjectNode entity = registry.read(v -> v.entities().element(kind, id));
+        if (entity == null) {
+            throw notFound(kind.wire() + " " + id);
         }
-        return Reply.json(200, shown(call, section(EntityKind.ROUTE, List.of(route))).get("routes").get(0));
+        return Reply.json(200, shown(call, section(kind, List.of(entity))).get(kind.field()).get(0));
     }
 
-    private Reply putRoute(Call call) {
+    private Reply putEntity(EntityKind kind, Call call) {
         String id = call.param("id");
-        ObjectNode route = call.bodyObject();
-        JsonNode bodyId = route.get("id");
+        ObjectNode body = call.bodyObject();
+        JsonNode bodyId = body.get("id");
         if (bodyId != null && !id.equals(bodyId.asText())) {
             throw new ApiError(400, "invalid_config", "the body's id differs from the path's",
                     List.of(new Problem("id", 0, "must equal '" + id + "' (the id in the path)")));
         }
-        ObjectNode stored = withId(id, route);
+        ObjectNode stored = withId(id, body);
         boolean[] created = new boolean[1];
-        Committed c = registry.change(call.who().name(), call.who().role(), "put route " + id, m -> {
-            created[0] = m.get(EntityKind.ROUTE, id) == null;
-            return registry.set(m, EntityKind.ROUTE, id, stored);
-        }, path -> relativeTo(path, "routes[0]"));
+        Committed c = registry.change(call.who().name(), call.who().role(), "put " + kind.wire() + " " + id, m -> {
+            created[0] = m.get(kind, id) == null;
+            return registry.set(m, kind, id, stored);
+        }, path -> relativeTo(path, kind.field() + "[0]"));
         JsonNode shown = c.entityChanges().isEmpty() ? stored : EntitySet.tree(c.entityChanges().getFirst().after());
         return Reply.committed(created[0] ? 201 : 200, shown, c);
     }
@@ -434,13 +443,13 @@ public final class AdminApi implements HttpService {
         return stored;
     }
 
-    private Reply deleteRoute(Call call) {
+    private Reply deleteEntity(EntityKind kind, Call call) {
         String id = call.param("id");
-        Committed c = registry.change(call.who().name(), call.who().role(), "delete route " + id, m -> {
-            if (m.get(EntityKind.ROUTE, id) == null) {
-                throw notFound("route " + id);
+        Committed c = registry.change(call.who().name(), call.who().role(), "delete " + kind.wire() + " " + id, m -> {
+            if (m.get(kind, id) == null) {
+                throw notFound(kind.wire() + " " + id);
             }
-            return registry.set(m, EntityKind.ROUTE, id, null);
+            return registry.set(m, kind, id, null);
         }, p -> p);
         return Reply.noContent(c);
     }

@@ -7,14 +7,18 @@ import java.util.Optional;
  * The kinds of config entity, declared once. Each kind is a section of the declarative document (the shape of
  * {@code GET /v1/config/export}), validated by the {@code $defs} entry of {@code sluice-config.schema.json} of the
  * same name, and stored as rows of {@code config_entity} (kind, id, body). A new kind is one schema, one record in
- * {@code GatewayConfig} and one constant here.
+ * {@code GatewayConfig} and one constant here; a collection kind with a {@link #resource()} gets its admin endpoints
+ * (list, read, create or replace, delete) from the constant alone.
  */
 public enum EntityKind {
     /** The plugin list run on every route before the route's own ({@code global_plugins}, an array). */
     GLOBAL_PLUGINS("global_plugins", "global_plugins", Shape.SINGLETON),
-    /** A route ({@code routes[]}, by id). */
-    ROUTE("route", "routes", Shape.COLLECTION),
-    /** An API consumer without its keys ({@code consumers[]}, by id). */
+    /** A route ({@code routes[]}, by id), served at {@code /v1/routes}. */
+    ROUTE("route", "routes", Shape.COLLECTION, "routes"),
+    /**
+     * An API consumer without its keys ({@code consumers[]}, by id). Its admin resource is hand-written: reads
+     * show key ids only, and keys are created by {@code POST /v1/consumers/{id}/api-keys}.
+     */
     CONSUMER("consumer", "consumers", Shape.COLLECTION),
     /**
      * An API key of a consumer ({@code consumers[].api_keys[]}): id {@code <consumer>/<key id>}, body
@@ -42,11 +46,27 @@ public enum EntityKind {
     private final String wire;
     private final String field;
     private final Shape shape;
+    private final String resource;
 
     EntityKind(String wire, String field, Shape shape) {
+        this(wire, field, shape, null);
+    }
+
+    EntityKind(String wire, String field, Shape shape, String resource) {
         this.wire = wire;
         this.field = field;
         this.shape = shape;
+        this.resource = resource;
+    }
+
+    /**
+     * The admin API's generic resource for a collection kind: {@code GET /v1/<resource>},
+     * {@code GET|PUT|DELETE /v1/<resource>/{id}} are derived from this registration alone.
+     *
+     * @return the resource name, or empty when the kind has hand-written endpoints (or none)
+     */
+    public Optional<String> resource() {
+        return Optional.ofNullable(resource);
     }
 
     /**
