@@ -185,7 +185,16 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
                 }
             }
             ConsumerDirectory directory = delta.consumers().isEmpty() ? consumers : consumers.with(delta.consumers());
-            ConfigSnapshot s = assemble(version, g, next, directory, delta.settings().orElse(settings), problems);
+            ConfigSnapshot s;
+            if (rebuild.isEmpty() && delta.routes().isEmpty() && delta.globals().isEmpty()) {
+                // consumers or settings only: the routes, router and pools stay as they are
+                s = new ConfigSnapshot(version, g, routes, router, pools, directory,
+                        delta.settings().orElse(settings), tracked, new Inflight(),
+                        delta.settings().isPresent() ? new io.sluice.runtime.edge.EdgePolicy(delta.settings().get())
+                                : edge);
+            } else {
+                s = assemble(version, g, next, directory, delta.settings().orElse(settings), problems);
+            }
             unresolved.forEach(u -> LOG.severe("config version " + version + ": " + u));
             ok = true;
             return new Transition(s, List.copyOf(dropped));
