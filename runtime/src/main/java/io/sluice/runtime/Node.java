@@ -319,8 +319,8 @@ public final class Node implements AutoCloseable {
         Registry r = registry.orElseThrow(() -> new StartException("--config is not available on a data plane;"
                 + " import it on the control plane"));
         try {
-            Registry.Committed c = r.change("config-file:" + file, Role.PLATFORM, "import " + file,
-                    m -> r.replaceAll(m, document), p -> p);
+            Registry.Committed c = r.importDocument(io.sluice.registry.config.SourceTree.parse(document.toString()),
+                    "config-file:" + file, Role.PLATFORM, "import " + file);
             return c.version() == null ? r.version() : c.version().version();
         } catch (ApiError e) {
             List<String> details = new ArrayList<>();
@@ -328,6 +328,8 @@ public final class Node implements AutoCloseable {
             throw new StartException(file + ": " + e.getMessage() + (details.isEmpty() ? "" : " " + details));
         } catch (StoreUnavailableException e) {
             throw new StartException(e.getMessage());
+        } catch (ConfigException e) {
+            throw new StartException(file + ": " + e.getMessage());
         }
     }
 

@@ -850,18 +850,18 @@ public final class AdminApi implements HttpService {
         } catch (ConfigException e) {
             throw Registry.invalid(e, p -> p);
         }
-        if (!(tree.root() instanceof ObjectNode incoming)) {
+        if (!(tree.root() instanceof ObjectNode)) {
             throw new ApiError(400, "invalid_config", "the document must be a mapping with routes, "
                     + "global_plugins and consumers");
         }
-        // validate the whole document against the uploaded text first, so details carry its line numbers
-        List<EntityChange> changes;
-        try {
-            changes = registry.validateImport(tree);
-        } catch (ConfigException e) {
-            throw Registry.invalid(e, p -> p);
-        }
+        // the whole document is validated against the uploaded text, so details carry its line numbers
         if (dryRun) {
+            List<EntityChange> changes;
+            try {
+                changes = registry.validateImport(tree);
+            } catch (ConfigException e) {
+                throw Registry.invalid(e, p -> p);
+            }
             ObjectNode body = MAPPER.createObjectNode();
             body.put("dry_run", true);
             body.put("valid", true);
@@ -869,8 +869,7 @@ public final class AdminApi implements HttpService {
             body.set("changes", changesJson(Registry.publicChanges(changes)));
             return Reply.json(200, body);
         }
-        Committed c = registry.change(call.who().name(), call.who().role(), "import",
-                m -> registry.replaceAll(m, incoming), p -> p);
+        Committed c = registry.importDocument(tree, call.who().name(), call.who().role(), "import");
         ObjectNode body = MAPPER.createObjectNode();
         body.put("version", c.version() == null ? registry.version() : c.version().version());
         body.set("changes", changesJson(c.changes()));

@@ -275,6 +275,34 @@ public final class Registry {
      */
     public Committed change(String author, Role role, String summary,
                             Function<EntitySet, List<EntityChange>> edit, UnaryOperator<String> rewrite) {
+        return commit(author, role, summary, edit, rewrite, true);
+    }
+
+    /**
+     * Imports a whole document: validated whole (all or nothing, problems with the document's lines), then only
+     * the entities that differ by value are committed. The change set is not validated a second time: the
+     * document it comes from is the whole config.
+     *
+     * @param tree    the uploaded document
+     * @param author  token name
+     * @param role    token role
+     * @param summary one line for the history
+     * @return the commit (a null version when it equals the current config)
+     * @throws ApiError 400/409 when the document does not validate
+     */
+    public Committed importDocument(SourceTree tree, String author, Role role, String summary) {
+        try {
+            validateImport(tree);
+        } catch (ConfigException e) {
+            throw invalid(e, p -> p);
+        }
+        ObjectNode doc = (ObjectNode) tree.root();
+        return commit(author, role, summary, m -> replaceAll(m, doc), p -> p, false);
+    }
+
+    private Committed commit(String author, Role role, String summary,
+                             Function<EntitySet, List<EntityChange>> edit, UnaryOperator<String> rewrite,
+                             boolean validate) {
         sync();
         boolean lost = false;
         for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
@@ -289,7 +317,9 @@ public final class Registry {
                     return new Committed(null, List.of(), List.of());
                 }
                 try {
-                    validate(changes);
+                    if (validate) {
+                        validate(changes);
+                    }
                 } catch (ConfigException e) {
                     throw invalid(e, rewrite);
                 }
