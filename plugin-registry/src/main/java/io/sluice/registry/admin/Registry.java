@@ -190,33 +190,40 @@ public final class Registry {
      */
     public Optional<EntitySet> at(long n) {
         sync();
+        EntitySet s;
+        long now;
         lock.readLock().lock();
         try {
-            if (n > version || n < 1) {
+            now = version;
+            if (n > now || n < 1) {
                 return Optional.empty();
             }
-            if (n == version) {
-                return Optional.of(model.copy());
-            }
-            if (store.version(n).isEmpty()) {
-                return Optional.empty();
-            }
-            Optional<List<VersionChanges>> since = store.changesSince(n, Integer.MAX_VALUE);
-            if (since.isEmpty()) {
-                return Optional.empty();
-            }
-            EntitySet s = model.copy();
-            List<VersionChanges> list = since.get();
-            for (int i = list.size() - 1; i >= 0; i--) {
-                List<EntityChange> cs = list.get(i).changes();
-                for (int j = cs.size() - 1; j >= 0; j--) {
-                    s.apply(List.of(cs.get(j).inverse()));
-                }
-            }
-            return Optional.of(s);
+            s = model.copy();
         } finally {
             lock.readLock().unlock();
         }
+        if (n == now) {
+            return Optional.of(s);
+        }
+        // the store is read without holding the lock; versions committed meanwhile are not part of the copy
+        if (store.version(n).isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<List<VersionChanges>> since = store.changesSince(n, Integer.MAX_VALUE);
+        if (since.isEmpty()) {
+            return Optional.empty();
+        }
+        List<VersionChanges> list = since.get();
+        for (int i = list.size() - 1; i >= 0; i--) {
+            if (list.get(i).version().version() > now) {
+                continue;
+            }
+            List<EntityChange> cs = list.get(i).changes();
+            for (int j = cs.size() - 1; j >= 0; j--) {
+                s.apply(List.of(cs.get(j).inverse()));
+            }
+        }
+        return Optional.of(s);
     }
 
     /** Catches the model up with the store: the change sets since its version, or the whole config. */
