@@ -149,9 +149,15 @@ public final class ConfigParser {
                         + "' (also consumers[" + prev + "])").asConflict());
             }
             List<ApiKeySpec> keys = new ArrayList<>();
+            Map<String, Integer> keyIds = new HashMap<>();
             JsonNode k = c.path("api_keys");
             for (int j = 0; j < k.size(); j++) {
                 ApiKeySpec key = new ApiKeySpec(k.get(j).get("id").asText(), k.get(j).get("hash").asText());
+                Integer sameId = keyIds.putIfAbsent(key.id(), j);
+                if (sameId != null) {
+                    problems.add(tree.problem("consumers[" + i + "].api_keys[" + j + "].id", "duplicate API key id '"
+                            + key.id() + "' (also api_keys[" + sameId + "])").asConflict());
+                }
                 String owner = keyOwners.putIfAbsent(key.hash(), id);
                 if (owner != null) {
                     problems.add(tree.problem("consumers[" + i + "].api_keys[" + j + "].hash",

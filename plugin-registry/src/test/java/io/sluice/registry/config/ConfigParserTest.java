@@ -9,6 +9,7 @@ import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ConfigParserTest {
     private static final FilterDescriptor LIMIT = new FilterDescriptor("limit", "2.0.0",
@@ -66,6 +67,20 @@ class ConfigParserTest {
         ConfigException e = assertThrows(ConfigException.class, () -> parser.parse(
                 "global_plugins: [{name: limit, version: 9.9.9, config: {rps: 1}}]"));
         assertEquals("global_plugins[0].name: unknown plugin 'limit' version 9.9.9", e.getMessage());
+    }
+
+    @Test
+    void twoKeysOfOneConsumerWithTheSameIdAreAConflict() {
+        // each key is a row of its own (consumer/key id): two with one id would silently become one
+        ConfigException e = assertThrows(ConfigException.class, () -> parser.parse("""
+                consumers:
+                  - id: app
+                    api_keys:
+                      - {id: k1, hash: "sha256:%s"}
+                      - {id: k1, hash: "sha256:%s"}
+                """.formatted("a".repeat(64), "b".repeat(64))));
+        assertEquals("consumers[0].api_keys[1].id: duplicate API key id 'k1' (also api_keys[0])", e.getMessage());
+        assertTrue(e.problems().getFirst().conflict());
     }
 
     @Test
