@@ -298,13 +298,16 @@ public final class Registry {
      * @throws ApiError 400/409 when the document does not validate
      */
     public Committed importDocument(SourceTree tree, String author, Role role, String summary) {
+        long base = version();
+        List<EntityChange> validated;
         try {
-            validateImport(tree);
+            validated = validateImport(tree);
         } catch (ConfigException e) {
             throw invalid(e, p -> p);
         }
         ObjectNode doc = (ObjectNode) tree.root();
-        return commit(author, role, summary, m -> replaceAll(m, doc), p -> p, false);
+        // the change set computed while validating holds unless another write committed meanwhile
+        return commit(author, role, summary, m -> version == base ? validated : replaceAll(m, doc), p -> p, false);
     }
 
     private Committed commit(String author, Role role, String summary,
