@@ -313,7 +313,6 @@ public final class Registry {
     private Committed commit(String author, Role role, String summary,
                              Function<EntitySet, List<EntityChange>> edit, UnaryOperator<String> rewrite,
                              boolean validate) {
-        sync();
         boolean lost = false;
         for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
             if (lost) {
@@ -526,23 +525,22 @@ public final class Registry {
             });
         }
         // consumers touched (themselves or through a key), each with its keys as they will be
-        Set<String> touched = new LinkedHashSet<>();
-        consumers.keySet().forEach(touched::add);
-        keys.keySet().forEach(k -> touched.add(EntityKind.parentOf(k)));
+        Set<String> touched = new LinkedHashSet<>(consumers.keySet());
+        Map<String, List<String>> changedKeysOf = new HashMap<>();
+        keys.keySet().forEach(k -> changedKeysOf.computeIfAbsent(EntityKind.parentOf(k), c -> new ArrayList<>()).add(k));
+        touched.addAll(changedKeysOf.keySet());
         ArrayNode consumerArr = doc.putArray(EntityKind.CONSUMER.field());
         List<Problem> problems = new ArrayList<>();
         for (String c : touched) {
             String body = consumers.containsKey(c) ? consumers.get(c) : model.get(EntityKind.CONSUMER, c);
             Set<String> keyIds = new java.util.TreeSet<>(model.keysOf(c));
-            keys.forEach((k, b) -> {
-                if (EntityKind.parentOf(k).equals(c)) {
-                    if (b == null) {
-                        keyIds.remove(k);
-                    } else {
-                        keyIds.add(k);
-                    }
+            for (String k : changedKeysOf.getOrDefault(c, List.of())) {
+                if (keys.get(k) == null) {
+                    keyIds.remove(k);
+                } else {
+                    keyIds.add(k);
                 }
-            });
+            }
             if (body == null) {
                 if (!keyIds.isEmpty()) {
                     problems.add(new Problem("consumers", 0, "consumer '" + c + "' does not exist but has API keys"));

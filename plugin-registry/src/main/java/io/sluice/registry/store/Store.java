@@ -216,9 +216,10 @@ public final class Store implements AutoCloseable {
      *         {@code maxChanges} changes
      */
     public Optional<List<VersionChanges>> changesSince(long version, int maxChanges) {
+        // the common case, nothing new, is one query; reads of versions committed between the queries below are
+        // harmless: a change row is only used with its version row, which commits in the same transaction
         try (Connection c = connection()) {
-            c.setAutoCommit(false);
-            try {
+            {
                 long oldest;
                 long count;
                 try (PreparedStatement ps = c.prepareStatement("SELECT MIN(version), COALESCE(SUM(changes), 0)"
@@ -257,15 +258,15 @@ public final class Store implements AutoCloseable {
                         }
                     }
                 }
-                c.commit();
                 List<VersionChanges> out = new ArrayList<>();
                 for (ConfigVersion v : versions) {
-                    out.add(new VersionChanges(v, List.copyOf(changes.getOrDefault(v.version(), List.of()))));
+                    List<EntityChange> set = changes.getOrDefault(v.version(), List.of());
+                    if (set.size() != v.changes()) {
+                        return Optional.empty();   // pruned between the reads: the caller loads everything
+                    }
+                    out.add(new VersionChanges(v, List.copyOf(set)));
                 }
                 return Optional.of(out);
-            } finally {
-                c.rollback();
-                c.setAutoCommit(true);
             }
         } catch (SQLException e) {
             throw failure(e);
