@@ -40,9 +40,11 @@ import java.util.logging.Logger;
  * what they touch ({@link ConfigSnapshot#next}). The same path serves a data plane following the store and a
  * standalone node applying its own commits.
  *
- * <p>Applied versions are saved to the local {@link SnapshotFile} by a background writer, coalesced (at most one
- * write per {@code sluice.snapshot.interval-ms}, default 2 s, and on close): the request path and the apply path
- * never wait for the disk, and a burst of 1,000 key creations writes the file a few times, not 1,000 times.
+ * <p>Each applied change set is appended to the local {@link SnapshotFile}'s journal (a line as big as the change);
+ * a background writer saves the whole config after a full load, when the journal passes
+ * {@code sluice.snapshot.journal-bytes} (4 MiB), and on close, at most once per {@code sluice.snapshot.interval-ms}
+ * (2 s). The request path never waits for the disk, and a stream of key creations costs a line each, not a
+ * rewrite of the whole config.
  */
 public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ConfigTracker.class.getName());
@@ -52,8 +54,10 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
     private static final Timer APPLY_FULL = Timer.builder("sluice_config_apply_seconds")
             .description("Time to apply a config version on this node").tag("kind", "full")
             .publishPercentiles(0.5, 0.99).register(Telemetry.registry());
-    /** Shortest time between two snapshot writes: a burst of changes is saved once, not once per change. */
+    /** Shortest time between two whole-snapshot writes. */
     private static final long SAVE_INTERVAL_MS = Long.getLong("sluice.snapshot.interval-ms", 2_000);
+    /** A journal past this size is folded into a new whole snapshot. */
+    private static final long COMPACT_BYTES = Long.getLong("sluice.snapshot.journal-bytes", 4L * 1024 * 1024);
 
     private final Gateway gateway;
     private final ConfigParser parser;
@@ -112,7 +116,16 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
         lastApplyNanos = System.nanoTime() - t0;
         APPLY_CHANGES.record(java.time.Duration.ofNanos(lastApplyNanos));
         changeSets.incrementAndGet();
-        dirty.release();
+        if (file.isPresent()) {
+            try {
+                if (file.get().append(vc) > COMPACT_BYTES) {
+                    dirty.release();   // the journal grew: the writer folds it into a whole snapshot
+                }
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "cannot append to " + file.get().journal() + ": " + e.getMessage());
+                dirty.release();
+            }
+        }
     }
 
     /**

@@ -101,13 +101,14 @@ class DistributionIT {
         }
     }
 
-    /** Waits until the data plane's local snapshot holds the version (it is written in the background). */
+    /** Waits until the data plane's local snapshot (whole file plus journal) holds the version. */
     void awaitSnapshot(String node, long version) throws Exception {
-        Path file = dir.resolve(node + "/snapshot.json");
+        io.sluice.registry.distribution.SnapshotFile file = new io.sluice.registry.distribution.SnapshotFile(
+                dir.resolve(node));
         long end = System.nanoTime() + 10_000_000_000L;
-        while (!(Files.exists(file) && Files.readString(file).contains("\"version\":" + version + ","))) {
+        while (file.read().map(s -> s.version().version()).orElse(-1L) != version) {
             if (System.nanoTime() > end) {
-                throw new AssertionError(file + " does not hold version " + version);
+                throw new AssertionError(file.path() + " does not hold version " + version);
             }
             Thread.sleep(50);
         }
@@ -287,6 +288,17 @@ class DistributionIT {
             assertCaughtUp(a, key);
             assertEquals(full, a.tracker().fullLoads(), "caught up through the change sets, no full load");
             assertEquals(sets + 15, a.tracker().changeSets());
+
+            // the local snapshot holds every version applied: restarted with the store down, it serves all of them
+            long served = a.server().gateway().current().version();
+            own.cut();
+            a.close();
+            dataPlanes.remove(a);
+            Node again = dataPlane("dp-a", Duration.ofMillis(200), db.url("127.0.0.1", own.port()));
+            assertTrue(again.origin().startsWith("local snapshot"), again.origin());
+            assertEquals(served, again.server().gateway().current().version());
+            assertEquals(200, getWithKey(again, "/guarded", key));
+            assertEquals(200, get(again, "/r9"));
         }
     }
 
