@@ -41,6 +41,7 @@ public final class Main {
                    sluice validate [--plugins DIR] FILE
                                 (DIR: filter jars and .js files, checked as uploads are; the config may use them)
                    sluice version
+                   sluice sdk       (bin/sluice) install the plugin SDK into ~/.m2 and target/sdk-repo
 
             environment (bin/sluice):
               SLUICE_HEAP       heap size, both -Xms and -Xmx (default 1g; not applied when
