@@ -58,7 +58,8 @@ import java.util.stream.Stream;
  * libraries (Helidon, GraalJS, the store).
  *
  * <p>Which gateway: the system property {@code sluice.home}, else the environment variable {@code SLUICE_HOME}: a
- * Sluice checkout where {@code bin/sluice} (or {@code mvn install}) has built {@code runtime/target/sluice-runtime.jar}.
+ * Sluice checkout where {@code bin/sluice} (or {@code mvn install}) has built
+ * {@code runtime/target/sluice-runtime.jar}.
  * It runs on the test's own JVM ({@code java.home}, 25 or newer). Test without one with {@link #available()}.
  */
 public final class TestGateway implements AutoCloseable {
@@ -139,8 +140,9 @@ public final class TestGateway implements AutoCloseable {
         Path log;
         try {
             dataDir = Files.createTempDirectory("sluice-test-gateway");
-            Path logDir = Files.isDirectory(Path.of("target")) ? Path.of("target") : dataDir;
-            log = Files.createTempFile(logDir, "test-gateway-", ".log");
+            // kept after close(): in the build's target folder when there is one, else the temporary folder
+            log = Files.isDirectory(Path.of("target")) ? Files.createTempFile(Path.of("target"), "test-gateway-", ".log")
+                    : Files.createTempFile("sluice-test-gateway-", ".log");
         } catch (IOException e) {
             upstream.close();
             throw new UncheckedIOException(e);
@@ -479,7 +481,8 @@ public final class TestGateway implements AutoCloseable {
                     .append(", \"path\": ").append(Json.quote(path)).append(", \"headers\": {");
             String sep = "";
             for (Map.Entry<String, List<String>> h : headers.entrySet()) {
-                json.append(sep).append(Json.quote(h.getKey())).append(": ").append(Json.quote(h.getValue().getFirst()));
+                json.append(sep).append(Json.quote(h.getKey())).append(": ")
+                        .append(Json.quote(h.getValue().getFirst()));
                 sep = ", ";
             }
             byte[] out = json.append("}}").toString().getBytes(StandardCharsets.UTF_8);
