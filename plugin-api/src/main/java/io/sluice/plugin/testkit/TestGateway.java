@@ -141,7 +141,8 @@ public final class TestGateway implements AutoCloseable {
         try {
             dataDir = Files.createTempDirectory("sluice-test-gateway");
             // kept after close(): in the build's target folder when there is one, else the temporary folder
-            log = Files.isDirectory(Path.of("target")) ? Files.createTempFile(Path.of("target"), "test-gateway-", ".log")
+            Path target = Path.of("target");
+            log = Files.isDirectory(target) ? Files.createTempFile(target, "test-gateway-", ".log")
                     : Files.createTempFile("sluice-test-gateway-", ".log");
         } catch (IOException e) {
             upstream.close();
