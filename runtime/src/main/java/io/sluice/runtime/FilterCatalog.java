@@ -1,7 +1,10 @@
 package io.sluice.runtime;
 
 import io.sluice.plugin.FilterDescriptor;
+import io.sluice.plugin.Filter;
+import io.sluice.plugin.FilterConfig;
 import io.sluice.plugin.FilterFactory;
+import io.sluice.plugin.Outcome;
 import io.sluice.registry.config.PluginCatalog;
 import io.sluice.runtime.plugins.UploadedFilters;
 
@@ -9,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.registry.config.ConfigParser;
 import io.sluice.registry.config.SecretFields;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
@@ -28,12 +32,15 @@ public final class FilterCatalog implements PluginCatalog {
     private final Map<String, FilterFactory> factories;
     private final Optional<UploadedFilters> uploaded;
     private final Function<String, Optional<String>> env;
+    /** filters known by their descriptors only (validate --plugins DIR), newest version first */
+    private final Map<String, List<FilterDescriptor>> described;
 
     private FilterCatalog(Map<String, FilterFactory> factories, Optional<UploadedFilters> uploaded,
-                          Function<String, Optional<String>> env) {
+                          Function<String, Optional<String>> env, Map<String, List<FilterDescriptor>> described) {
         this.factories = Map.copyOf(factories);
         this.uploaded = uploaded;
         this.env = env;
+        this.described = Map.copyOf(described);
     }
 
     /**
@@ -43,7 +50,7 @@ public final class FilterCatalog implements PluginCatalog {
      * @return the catalog
      */
     public FilterCatalog withEnvironment(Function<String, Optional<String>> environment) {
-        return new FilterCatalog(factories, uploaded, environment);
+        return new FilterCatalog(factories, uploaded, environment, described);
     }
 
     /**
@@ -77,12 +84,33 @@ public final class FilterCatalog implements PluginCatalog {
      * @return the catalog
      */
     public FilterCatalog withUploads(UploadedFilters uploads) {
-        return new FilterCatalog(factories, Optional.of(uploads), env);
+        return new FilterCatalog(factories, Optional.of(uploads), env, described);
+    }
+
+    /**
+     * This catalog plus filters known only by their descriptors, as read from a folder of artifacts offline
+     * ({@code sluice validate --plugins DIR}): configs are checked against their schemas; building one gives a
+     * filter that only proceeds (their code is not loaded).
+     *
+     * @param descriptors by filter name, newest version first
+     * @return the catalog
+     */
+    public FilterCatalog withDescribed(Map<String, List<FilterDescriptor>> descriptors) {
+        return new FilterCatalog(factories, uploaded, env, descriptors);
     }
 
     @Override
     public Optional<String> latestUploaded(String name) {
-        return factories.containsKey(name) ? Optional.empty() : uploaded.flatMap(u -> u.latest(name));
+        if (factories.containsKey(name)) {
+            return Optional.empty();
+        }
+        List<FilterDescriptor> d = described.get(name);
+        return d != null ? Optional.of(d.getFirst().version()) : uploaded.flatMap(u -> u.latest(name));
+    }
+
+    private Optional<FilterDescriptor> offline(String name, Optional<String> version) {
+        List<FilterDescriptor> d = described.getOrDefault(name, List.of());
+        return d.stream().filter(x -> version.isEmpty() || x.version().equals(version.get())).findFirst();
     }
 
 
@@ -99,7 +127,7 @@ public final class FilterCatalog implements PluginCatalog {
                 throw new IllegalStateException("two built-in filters named " + f.descriptor().name());
             }
         }
-        return new FilterCatalog(found, Optional.empty(), SYSTEM_ENV);
+        return new FilterCatalog(found, Optional.empty(), SYSTEM_ENV, Map.of());
     }
 
     /**
@@ -114,6 +142,9 @@ public final class FilterCatalog implements PluginCatalog {
     @Override
     public Optional<FilterDescriptor> describe(String name, Optional<String> version) {
         FilterFactory f = factories.get(name);
+        if (f == null && described.containsKey(name)) {
+            return offline(name, version);
+        }
         if (f == null) {
             return uploaded.flatMap(u -> u.describe(name, version));
         }
@@ -131,6 +162,19 @@ public final class FilterCatalog implements PluginCatalog {
      */
     public Optional<Acquired> acquire(String name, Optional<String> version) {
         FilterFactory f = factories.get(name);
+        if (f == null && described.containsKey(name)) {
+            return offline(name, version).map(d -> new Acquired(new FilterFactory() {
+                @Override
+                public FilterDescriptor descriptor() {
+                    return d;
+                }
+
+                @Override
+                public Filter create(FilterConfig config) {
+                    return exchange -> Outcome.proceed();
+                }
+            }, () -> { }));
+        }
         if (f == null) {
             return uploaded.flatMap(u -> u.acquire(name, version));
         }

@@ -1,6 +1,7 @@
 package io.sluice.runtime;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.plugin.FilterDescriptor;
 import io.sluice.registry.admin.AuditLog;
 import io.sluice.registry.config.ConfigException;
 import io.sluice.registry.config.ConfigParser;
@@ -9,6 +10,7 @@ import io.sluice.registry.config.Problem;
 import io.sluice.registry.config.SourceTree;
 import io.sluice.runtime.SluiceServer.Listeners;
 import io.sluice.runtime.observe.JsonLogFormatter;
+import io.sluice.runtime.plugins.FilterDirectory;
 import io.sluice.runtime.proxy.ConfigSnapshot;
 
 import java.io.IOException;
@@ -36,8 +38,10 @@ public final class Main {
                                 [--redis redis://HOST:PORT] [--postgres JDBC_URL]
                                 [--log-format text|json]
                                 [--audit-retention-days N] [--audit-max-rows N]
-                   sluice validate FILE
+                   sluice validate [--plugins DIR] FILE
+                                (DIR: filter jars and .js files, checked as uploads are; the config may use them)
                    sluice version
+                   sluice sdk       (bin/sluice) install the plugin SDK into ~/.m2 and target/sdk-repo
 
             environment (bin/sluice):
               SLUICE_HEAP       heap size, both -Xms and -Xmx (default 1g; not applied when
@@ -92,12 +96,40 @@ public final class Main {
     }
 
     private static int validate(String[] args, PrintStream out, PrintStream err) throws UsageException {
-        if (args.length != 2) {
-            throw new UsageException("validate takes exactly one FILE");
+        List<String> rest = new ArrayList<>(List.of(args).subList(1, args.length));
+        Optional<Path> pluginsDir = Optional.empty();
+        int at = rest.indexOf("--plugins");
+        if (at < 0) {
+            at = rest.stream().filter(a -> a.startsWith("--plugins=")).findFirst().map(rest::indexOf).orElse(-1);
+            if (at >= 0) {
+                pluginsDir = Optional.of(Path.of(rest.remove(at).substring("--plugins=".length())));
+            }
+        } else {
+            if (at + 1 >= rest.size()) {
+                throw new UsageException("--plugins needs a folder");
+            }
+            pluginsDir = Optional.of(Path.of(rest.remove(at + 1)));
+            rest.remove(at);
         }
-        String file = args[1];
+        if (rest.size() != 1 || rest.getFirst().startsWith("--")) {
+            throw new UsageException("validate takes exactly one FILE (and optionally --plugins DIR)");
+        }
+        String file = rest.getFirst();
+        FilterCatalog catalog = FilterCatalog.builtins();
+        if (pluginsDir.isPresent()) {
+            if (!Files.isDirectory(pluginsDir.get())) {
+                throw new UsageException("--plugins " + pluginsDir.get() + " is not a folder");
+            }
+            List<Problem> bad = new ArrayList<>();
+            Map<String, List<FilterDescriptor>> found = FilterDirectory.read(pluginsDir.get(), bad);
+            if (!bad.isEmpty()) {
+                bad.forEach(p -> err.println(p.message()));
+                return 1;
+            }
+            catalog = catalog.withDescribed(found);
+        }
         List<Problem> problems = new ArrayList<>();
-        Loaded loaded = load(file, problems);
+        Loaded loaded = load(file, problems, catalog);
         if (loaded == null) {
             problems.forEach(p -> err.println(p.format(file)));
             return 1;
@@ -123,6 +155,10 @@ public final class Main {
      * @return the config, or null with {@code problems} filled
      */
     static Loaded load(String file, List<Problem> problems) {
+        return load(file, problems, FilterCatalog.builtins());
+    }
+
+    private static Loaded load(String file, List<Problem> problems, FilterCatalog catalog) {
         String text;
         try {
             text = Files.readString(Path.of(file));
@@ -130,7 +166,6 @@ public final class Main {
             problems.add(new Problem("", 1, "cannot read file: " + e));
             return null;
         }
-        FilterCatalog catalog = FilterCatalog.builtins();
         SourceTree tree;
         try {
             tree = SourceTree.parse(text);

@@ -1,6 +1,8 @@
 package io.sluice.runtime.js;
 
 import io.sluice.plugin.Exchange;
+import io.sluice.plugin.Headers;
+import io.sluice.plugin.testkit.TestExchange;
 import org.graalvm.polyglot.Context;
 import org.graalvm.polyglot.Engine;
 import org.graalvm.polyglot.PolyglotException;
@@ -9,7 +11,11 @@ import io.sluice.plugin.js.JsHost;
 import io.sluice.plugin.js.JsModules;
 import org.graalvm.polyglot.Value;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -35,8 +41,19 @@ import java.util.concurrent.locks.LockSupport;
 public final class JsSandbox implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(JsSandbox.class.getName());
     private static final long WATCHDOG_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
-    /** Time allowed to make a context: prelude, the module's top level, first compilation. */
-    private static final long LOAD_DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /**
+     * Time allowed to a cold invocation instead of its {@code deadline_ms}: making a context (prelude, the module's
+     * top level, first compilation), and calls that run code paths still cold (see {@link #cold}).
+     */
+    private static final long LOAD_DEADLINE_NANOS = TimeUnit.MILLISECONDS.toNanos(
+            Long.getLong("sluice.js.cold-deadline-ms", 2000));
+    /** Calls of a phase in one context that still count as cold: each runs code paths for the first time. */
+    private static final int COLD_CALLS = Integer.getInteger("sluice.js.cold-calls", 20);
+    /** After a start the whole JVM is cold (classes loading, interpreter not compiled): calls get the allowance. */
+    private static final long WARMUP_NANOS = TimeUnit.SECONDS.toNanos(Long.getLong("sluice.js.warmup-s", 30));
+    /** Whether each worker warms the engine when the sandbox starts (warm-up.mjs over made-up exchanges). */
+    private static final boolean WARM_UP = Boolean.parseBoolean(System.getProperty("sluice.js.warm-up", "true"));
+    private static final Source WARM_UP_MODULE = JsModules.module(resource("warm-up.mjs"), "sluice-warm-up.mjs");
     /** Contexts unused this long are closed by their worker. */
     /** Yields of an idle worker before it parks. */
     private static final int SPINS = Integer.getInteger("sluice.js.spins", 64);
@@ -53,6 +70,10 @@ public final class JsSandbox implements AutoCloseable {
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     private final Quarantine quarantine;
     private final Map<BudgetExceeded.Kind, AtomicLong> breaches = new ConcurrentHashMap<>();
+    private final long started = System.nanoTime();
+    private final AtomicLong coldCalls = new AtomicLong();
+    /** When the watchdog last saw a worker busy with cold work (read and written by the watchdog only). */
+    private long lastCold = System.nanoTime();
     private volatile boolean closed;
 
     /**
@@ -77,6 +98,24 @@ public final class JsSandbox implements AutoCloseable {
         Map<BudgetExceeded.Kind, Long> out = new HashMap<>();
         breaches.forEach((k, v) -> out.put(k, v.get()));
         return out;
+    }
+
+    /** Invocations that ran under the cold allowance instead of their {@code deadline_ms}, for metrics and tests. */
+    public long coldInvocations() {
+        return coldCalls.get();
+    }
+
+    /**
+     * Whether a call runs cold and gets {@link #LOAD_DEADLINE_NANOS} instead of the entry's {@code deadline_ms}.
+     * Measured on fresh starts: a context's first call was covered, but the first run of another branch or of the
+     * response phase took 80-850 ms on a loaded 2-core machine (regular expressions, JSON and host calls loading
+     * and interpreting for the first time), so 50 ms deadlines failed real first requests. Cold: a new context;
+     * one of a phase's first {@link #COLD_CALLS} calls in its context; any call in the first {@link #WARMUP_NANOS}
+     * after the sandbox started. Statements and allocation stay bounded as always, so a runaway script is still
+     * stopped; only wall-clock time is allowed more.
+     */
+    private boolean cold(Loaded l, boolean request, long now) {
+        return l == null || l.calls(request) < COLD_CALLS || now - started < WARMUP_NANOS;
     }
 
     /** The quarantine book. */
@@ -174,8 +213,8 @@ public final class JsSandbox implements AutoCloseable {
         }
         // a task waits for a worker at most one deadline (the watchdog gives up on it); once running, the watchdog
         // bounds it. The request parks untimed: a timed park of a virtual thread costs a timer per phase.
-        Task t = new Task(filter, request, exchange, Thread.currentThread(),
-                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(filter.limits().deadlineMs()));
+        long wait = TimeUnit.MILLISECONDS.toNanos(filter.limits().deadlineMs());
+        Task t = new Task(filter, request, exchange, Thread.currentThread(), System.nanoTime() + wait, wait);
         queue.offer(t);
         boolean interrupted = false;
         int s;
@@ -216,6 +255,9 @@ public final class JsSandbox implements AutoCloseable {
         while (!closed) {
             long now = System.nanoTime();
             for (Worker w : workers) {
+                if (w.busyCold) {
+                    lastCold = now;
+                }
                 long seq = w.running.get();
                 if (seq <= 0) {
                     continue;
@@ -253,10 +295,15 @@ public final class JsSandbox implements AutoCloseable {
         }
     }
 
-    /** Gives up on tasks that waited for a worker longer than their deadline: their requests get on_error. */
+    /**
+     * Gives up on tasks that waited for a worker longer than their deadline: their requests get on_error. A wait
+     * behind cold work (a worker warming up or making a context) is not the waiting task's fault: it gets its
+     * deadline again from the moment the last cold work was seen.
+     */
     private void abandonLate(long now) {
         for (Task t : queue) {
-            if (now - t.giveUp > 0 && t.state.compareAndSet(Task.QUEUED, Task.ABANDONED)) {
+            if (now - t.giveUp > 0 && now - (lastCold + t.wait) > 0
+                    && t.state.compareAndSet(Task.QUEUED, Task.ABANDONED)) {
                 queue.remove(t);
                 queued.decrementAndGet();
                 LockSupport.unpark(t.waiter);
@@ -285,14 +332,16 @@ public final class JsSandbox implements AutoCloseable {
         final Exchange exchange;
         final Thread waiter;
         final long giveUp;
+        final long wait;
         Object[] result;
         RuntimeException error;
         BudgetExceeded.Kind breach;
         String breachMessage;
 
-        Task(JsFilter filter, boolean request, Exchange exchange, Thread waiter, long giveUp) {
+        Task(JsFilter filter, boolean request, Exchange exchange, Thread waiter, long giveUp, long wait) {
             this.filter = filter;
             this.giveUp = giveUp;
+            this.wait = wait;
             this.request = request;
             this.exchange = exchange;
             this.waiter = waiter;
@@ -315,6 +364,8 @@ public final class JsSandbox implements AutoCloseable {
         volatile Context context;
         volatile BudgetExceeded.Kind cancelKind;
         volatile String cancelReason;
+        /** warming up, or running a cold invocation: tasks waiting behind it are not given up on */
+        volatile boolean busyCold;
         private final Map<JsFilter.Binding, Loaded> contexts = new HashMap<>();
         private long seq;
         private long lastSweep = System.nanoTime();
@@ -325,6 +376,7 @@ public final class JsSandbox implements AutoCloseable {
         }
 
         private void loop() {
+            warmUp();
             while (!closed) {
                 Task t = queue.poll();
                 // Before parking, yield the CPU a few times: under load the next task arrives while this thread is
@@ -359,9 +411,15 @@ public final class JsSandbox implements AutoCloseable {
             Context c = l != null ? l.context() : newContext(limits.statements());
             context = c;
             allocatedAtStart = threads.getCurrentThreadAllocatedBytes();
-            // a new context (prelude, module top level, first call) gets the load deadline; later calls their own
-            deadline = System.nanoTime() + (l == null ? LOAD_DEADLINE_NANOS
-                    : TimeUnit.MILLISECONDS.toNanos(limits.deadlineMs()));
+            // cold code (a new context: prelude, module top level, first call; a phase's first calls; the first
+            // seconds after a start) gets the cold allowance; warm calls their own deadline
+            long now = System.nanoTime();
+            boolean cold = cold(l, t.request, now);
+            if (cold) {
+                coldCalls.incrementAndGet();
+            }
+            deadline = now + (cold ? LOAD_DEADLINE_NANOS : TimeUnit.MILLISECONDS.toNanos(limits.deadlineMs()));
+            busyCold = cold;
             running.set(mine);   // publishes the fields above to the watchdog, which now bounds load and call
             boolean discard = false;
             try {
@@ -379,6 +437,7 @@ public final class JsSandbox implements AutoCloseable {
                     Value r = l.invoke().execute(fn, new JsHost(t.exchange, t.filter.script().key()), l.conf());
                     t.result = JsModules.toArray(r);
                 }
+                l.called(t.request);
             } catch (PolyglotException e) {
                 discard = true;   // a context that threw may hold half-done state; start the next one clean
                 if (e.isResourceExhausted()) {
@@ -400,6 +459,7 @@ public final class JsSandbox implements AutoCloseable {
                     discard = true;
                 }
                 context = null;
+                busyCold = false;
             }
             if (discard) {
                 contexts.remove(key);
@@ -408,6 +468,49 @@ public final class JsSandbox implements AutoCloseable {
                 } catch (RuntimeException e) {
                     LOG.log(System.Logger.Level.DEBUG, "closing a context: " + e);
                 }
+            }
+        }
+
+        /**
+         * Runs warm-up.mjs a few times over made-up exchanges in a throwaway context, before taking tasks: classes
+         * load and code paths that filters share (the ctx facade, regular expressions, JSON) run once, so the
+         * first requests after a start find them warm. Tasks queued meanwhile wait for it (see abandonLate).
+         */
+        private void warmUp() {
+            if (!WARM_UP) {
+                return;
+            }
+            busyCold = true;
+            long t0 = System.nanoTime();
+            Context c = newContext(10_000_000);
+            try {
+                Value invoke = prelude(c);
+                Value exports = c.eval(WARM_UP_MODULE).getMember("default");
+                Value conf = c.getBindings("js").getMember("JSON").getMember("parse")
+                        .execute("{\"tags\": [\" a1\", \"b2 \", \"c\"]}");
+                String[] paths = {"/orders/42.json?a=1&b=2", "/Orders/7", "/x/deny", "/"};
+                for (int round = 0; round < 3 && !closed; round++) {
+                    for (String path : paths) {
+                        TestExchange ex = TestExchange.request(round == 2 ? "POST" : "GET", path)
+                                .header("X-Cold", "1").route("warm-up", Map.of("id", "7"));
+                        JsModules.toArray(invoke.execute(exports.getMember("onRequest"),
+                                new JsHost(ex, "sluice-warm-up"), conf));
+                        ex.respond(round == 1 ? 502 : 200, new Headers(), "{}");
+                        JsModules.toArray(invoke.execute(exports.getMember("onResponse"),
+                                new JsHost(ex, "sluice-warm-up"), conf));
+                    }
+                }
+                LOG.log(System.Logger.Level.DEBUG, () -> thread.getName() + " warmed up in "
+                        + (System.nanoTime() - t0) / 1_000_000 + " ms");
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "JavaScript warm-up failed (filters still run, colder): " + e);
+            } finally {
+                try {
+                    c.close(true);
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "closing the warm-up context: " + e);
+                }
+                busyCold = false;
             }
         }
 
@@ -434,6 +537,8 @@ public final class JsSandbox implements AutoCloseable {
         private final Value onRequest;
         private final Value onResponse;
         private final Value conf;
+        private int requestCalls;
+        private int responseCalls;
         long lastUsed = System.nanoTime();
 
         private Loaded(Context context, Value invoke, Value onRequest, Value onResponse, Value conf) {
@@ -458,6 +563,19 @@ public final class JsSandbox implements AutoCloseable {
             return context;
         }
 
+        /** Calls of a phase completed in this context (counted up to the cold limit). */
+        int calls(boolean request) {
+            return request ? requestCalls : responseCalls;
+        }
+
+        void called(boolean request) {
+            if (request && requestCalls < Integer.MAX_VALUE) {
+                requestCalls++;
+            } else if (!request && responseCalls < Integer.MAX_VALUE) {
+                responseCalls++;
+            }
+        }
+
         Value invoke() {
             return invoke;
         }
@@ -480,6 +598,14 @@ public final class JsSandbox implements AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.DEBUG, "closing a context: " + e);
             }
+        }
+    }
+
+    private static String resource(String name) {
+        try (InputStream in = JsSandbox.class.getResourceAsStream(name)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }

@@ -71,7 +71,9 @@ public final class PluginJar implements AutoCloseable {
             List<Class<? extends FilterFactory>> found = m.getExtensionClasses(FilterFactory.class, id);
             if (found.isEmpty()) {
                 throw invalid("the jar has no FilterFactory extension: list the class in META-INF/extensions.idx"
-                        + " (PF4J's annotation processor writes it for classes marked @Extension)");
+                        + " (PF4J's annotation processor writes it for classes marked @Extension; on JDK 23 and later"
+                        + " javac runs it only when named: maven-compiler-plugin annotationProcessorPaths with"
+                        + " org.pf4j:pf4j, or -proc:full)");
             }
             if (found.size() > 1) {
                 throw invalid("the jar has " + found.size() + " FilterFactory extensions " + found
