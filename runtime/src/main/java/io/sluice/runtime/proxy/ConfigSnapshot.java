@@ -39,7 +39,9 @@ import java.util.logging.Logger;
  * @param version   config version
  * @param globals   the global plugins, bound once and shared by every chain
  * @param routes    each route by id, compiled, with what it holds
- * @param router    routes by method, host and path
+ * @param router    route slots by method, host and path: an index into {@code table}
+ * @param table     the compiled routes the router's slots point at
+ * @param slots     each route's slot in {@code table}, by id
  * @param pools     the connection pools its targets use
  * @param consumers the registry consumers, for auth filters
  * @param settings  the edge settings as configured
@@ -47,8 +49,8 @@ import java.util.logging.Logger;
  * @param inflight  requests running on this snapshot (counted only when tracked)
  * @param edge      the edge settings, compiled (paths, trusted proxies, client limits)
  */
-public record ConfigSnapshot(long version, Globals globals, Map<String, Built> routes, Router<CompiledRoute> router,
-                             Set<ConnectionPool> pools, ConsumerDirectory consumers,
+public record ConfigSnapshot(long version, Globals globals, Map<String, Built> routes, Router<Integer> router,
+                             CompiledRoute[] table, Map<String, Integer> slots, Set<ConnectionPool> pools, ConsumerDirectory consumers,
                              GatewayConfig.Settings settings, boolean tracked, Inflight inflight,
                              io.sluice.runtime.edge.EdgePolicy edge) {
     private static final Logger LOG = Logger.getLogger(ConfigSnapshot.class.getName());
@@ -188,8 +190,23 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
             ConfigSnapshot s;
             if (rebuild.isEmpty() && delta.routes().isEmpty() && delta.globals().isEmpty()) {
                 // consumers or settings only: the routes, router and pools stay as they are
-                s = new ConfigSnapshot(version, g, routes, router, pools, directory,
+                s = new ConfigSnapshot(version, g, routes, router, table, slots, pools, directory,
                         delta.settings().orElse(settings), tracked, new Inflight(),
+                        delta.settings().isPresent() ? new io.sluice.runtime.edge.EdgePolicy(delta.settings().get())
+                                : edge);
+            } else if (sameShape(rebuild, delta)) {
+                // every route keeps its paths, methods and hosts (a plugin or upstream change): the router stays,
+                // and the changed routes take their old slots in a copy of the table
+                CompiledRoute[] t = table.clone();
+                Set<ConnectionPool> p = new HashSet<>();
+                boolean tr = !g.releases().isEmpty();
+                for (Map.Entry<String, Built> e : next.entrySet()) {
+                    t[slots.get(e.getKey())] = e.getValue().route();
+                    p.addAll(e.getValue().pools());
+                    tr |= !e.getValue().releases().isEmpty();
+                }
+                s = new ConfigSnapshot(version, g, java.util.Collections.unmodifiableMap(next), router, t, slots,
+                        Set.copyOf(p), directory, delta.settings().orElse(settings), tr, new Inflight(),
                         delta.settings().isPresent() ? new io.sluice.runtime.edge.EdgePolicy(delta.settings().get())
                                 : edge);
             } else {
@@ -203,6 +220,24 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
                 acquired.forEach(Runnable::run);
             }
         }
+    }
+
+    /** Whether no route is added or removed and every rebuilt one keeps its paths, methods and hosts. */
+    private boolean sameShape(Map<String, RouteSpec> rebuild, Delta delta) {
+        for (Map.Entry<String, Optional<RouteSpec>> e : delta.routes().entrySet()) {
+            if (e.getValue().isEmpty() || !routes.containsKey(e.getKey())) {
+                return false;
+            }
+        }
+        for (Map.Entry<String, RouteSpec> e : rebuild.entrySet()) {
+            Built old = routes.get(e.getKey());
+            RouteSpec a = old.route().spec();
+            RouteSpec b = e.getValue();
+            if (!a.paths().equals(b.paths()) || !a.methods().equals(b.methods()) || !a.hosts().equals(b.hosts())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -219,11 +254,11 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
         List<Problem> problems = new ArrayList<>();
         try (UpstreamClient offline = new UpstreamClient()) {
             Globals globals = globals(config.globalPlugins(), catalog, problems, acquired, new ArrayList<>());
-            Router.Builder<CompiledRoute> router = Router.builder();
+            Router.Builder<Integer> router = Router.builder();
             for (int i = 0; i < config.routes().size(); i++) {
                 Built b = compile(config.routes().get(i), "routes[" + i + "]", globals, catalog, offline, problems,
                         acquired, new ArrayList<>());
-                route(router, b.route(), "routes[" + i + "]", problems);
+                route(router, b.route(), i, "routes[" + i + "]", problems);
             }
             if (!problems.isEmpty()) {
                 throw new ConfigException(problems);
@@ -236,28 +271,35 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
     private static ConfigSnapshot assemble(long version, Globals globals, Map<String, Built> routes,
                                            ConsumerDirectory consumers, GatewayConfig.Settings settings,
                                            List<Problem> problems) throws ConfigException {
-        Router.Builder<CompiledRoute> router = Router.builder();
+        Router.Builder<Integer> router = Router.builder();
+        CompiledRoute[] table = new CompiledRoute[routes.size()];
+        Map<String, Integer> slots = new java.util.HashMap<>();
         Set<ConnectionPool> pools = new HashSet<>();
         boolean tracked = !globals.releases().isEmpty();
+        int i = 0;
         for (Map.Entry<String, Built> e : routes.entrySet()) {
-            route(router, e.getValue().route(), "routes[" + e.getKey() + "]", problems);
+            table[i] = e.getValue().route();
+            slots.put(e.getKey(), i);
+            route(router, e.getValue().route(), i, "routes[" + e.getKey() + "]", problems);
             pools.addAll(e.getValue().pools());
             tracked |= !e.getValue().releases().isEmpty();
+            i++;
         }
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
         return new ConfigSnapshot(version, globals, java.util.Collections.unmodifiableMap(routes), router.build(),
-                Set.copyOf(pools), consumers, settings, tracked, new Inflight(),
+                table, Map.copyOf(slots), Set.copyOf(pools), consumers, settings, tracked, new Inflight(),
                 new io.sluice.runtime.edge.EdgePolicy(settings));
     }
 
-    private static void route(Router.Builder<CompiledRoute> router, CompiledRoute compiled, String at,
+    private static void route(Router.Builder<Integer> router, CompiledRoute compiled, int slot, String at,
                               List<Problem> problems) {
         RouteSpec r = compiled.spec();
+        Integer boxed = slot;   // one object per route, shared by its paths: lookups never box
         for (int p = 0; p < r.paths().size(); p++) {
             try {
-                router.add(r.paths().get(p), r.methods(), r.hosts(), compiled);
+                router.add(r.paths().get(p), r.methods(), r.hosts(), boxed);
             } catch (IllegalArgumentException e) {
                 problems.add(new Problem(at + ".paths[" + p + "]", 0, e.getMessage()));
             }

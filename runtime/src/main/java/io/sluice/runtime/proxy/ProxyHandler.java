@@ -182,21 +182,21 @@ public final class ProxyHandler implements Handler {
     private ProxyExchange route(ServerRequest req, ServerResponse res, ConfigSnapshot snapshot, long start,
                                 Request r, Span span) {
         String method = r.method();
-        Router.Result<CompiledRoute> match = snapshot.router().lookup(method, r.host(), r.path());
+        Router.Result<Integer> match = snapshot.router().lookup(method, r.host(), r.path());
         switch (match) {
-            case Router.NotFound<CompiledRoute> nf -> {
+            case Router.NotFound<Integer> nf -> {
                 send(res, Outcome.error(404, "no_route", "no route for " + method + " " + r.path()));
                 NO_ROUTE.request(404, System.nanoTime() - start);
                 return null;
             }
-            case Router.MethodNotAllowed<CompiledRoute> mna -> {
+            case Router.MethodNotAllowed<Integer> mna -> {
                 res.header(HeaderNames.ALLOW, String.join(", ", mna.allowed()));
                 send(res, Outcome.error(405, "method_not_allowed", method + " is not allowed here"));
                 NO_ROUTE.request(405, System.nanoTime() - start);
                 return null;
             }
-            case Router.Found<CompiledRoute> found -> {
-                CompiledRoute route = found.route();
+            case Router.Found<Integer> found -> {
+                CompiledRoute route = snapshot.table()[found.route()];
                 ProxyExchange ex;
                 try {
                     ex = exchange(req, r, route, found.params(), snapshot);

@@ -56,8 +56,8 @@ class ConfigSnapshotDeltaTest {
     }
 
     static Object found(ConfigSnapshot s, String path) {
-        Router.Result<CompiledRoute> r = s.router().lookup("GET", "", path);
-        return r instanceof Router.Found<CompiledRoute> f ? f.route().spec().id() : r.getClass().getSimpleName();
+        Router.Result<Integer> r = s.router().lookup("GET", "", path);
+        return r instanceof Router.Found<Integer> f ? s.table()[f.route()].spec().id() : r.getClass().getSimpleName();
     }
 
     @Test
@@ -75,6 +75,14 @@ class ConfigSnapshotDeltaTest {
         assertEquals("a", found(v2, "/a2"));
         assertEquals("NotFound", found(v2, "/a"));
         assertEquals("a", found(v1, "/a"), "the old snapshot is untouched");
+
+        // only b's plugins change: the router is reused, b's slot points at its new chain, v2 keeps the old one
+        ConfigSnapshot v2b = v2.next(2, delta(Optional.empty(), Map.of("b", Optional.of(routeSpec("b", "/b",
+                "[{name: cors, config: {allow_origins: [\"https://b.example\"]}}]"))), Map.of()), catalog, client).next();
+        assertSame(v2.router(), v2b.router());
+        assertEquals("cors", v2b.table()[v2b.slots().get("b")].chain()[0].name());
+        assertEquals(0, v2.table()[v2.slots().get("b")].chain().length);
+        assertSame(v2.routes().get("a").route(), v2b.routes().get("a").route());
 
         // a consumer added: routes and router stay, the directory is a copy
         ConsumerSpec c2 = new ConsumerSpec("c2", List.of("gold"), List.of(new GatewayConfig.ApiKeySpec("k2",
