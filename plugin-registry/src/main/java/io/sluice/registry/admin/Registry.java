@@ -412,7 +412,7 @@ public final class Registry {
      */
     public Committed rollback(long n, String author, Role role) {
         EntitySet target = at(n).orElseThrow(() -> new ApiError(404, "not_found", "config version " + n
-                + " does not exist (only the newest " + Store.KEPT_VERSIONS + " are kept)"));
+                + " does not exist (only the newest " + store.keptVersions() + " are kept)"));
         return change(author, role, "rollback to version " + n, current -> current.changesTo(target), p -> p);
     }
 

@@ -352,14 +352,6 @@ public final class Store implements AutoCloseable {
                     }
                     put.executeBatch();
                 }
-                if (next > KEPT_VERSIONS) {
-                    for (String table : List.of("config_change", "config_version")) {
-                        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE version <= ?")) {
-                            ps.setLong(1, next - KEPT_VERSIONS);
-                            ps.executeUpdate();
-                        }
-                    }
-                }
                 c.commit();
             } catch (SQLException e) {
                 c.rollback();
@@ -377,7 +369,90 @@ public final class Store implements AutoCloseable {
         } catch (SQLException e) {
             throw failure(e);
         }
+        if (next > keptVersions) {
+            schedulePrune(next - keptVersions);
+        }
         return new ConfigVersion(next, author, role, now, summary, changes.size());
+    }
+
+    // ---- pruning old versions, off the commit path
+
+    private final int keptVersions = Integer.getInteger("sluice.config.kept-versions", KEPT_VERSIONS);
+    private final java.util.concurrent.atomic.AtomicLong pruneUpTo = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicBoolean pruning = new java.util.concurrent.atomic.AtomicBoolean();
+    private static final int PRUNE_CHUNK = 5_000;
+
+    /**
+     * @return how many versions are kept ({@value #KEPT_VERSIONS} unless the JVM property
+     *         {@code sluice.config.kept-versions} says otherwise)
+     */
+    public int keptVersions() {
+        return keptVersions;
+    }
+
+    /**
+     * Versions older than the kept ones are deleted by a background task, not by the commit that makes them old:
+     * an import's version holds one change row per entity (100,000 at seed scale), and deleting them on a write's
+     * path stalled that write for seconds. The version row goes first (readers then see the gap and load the
+     * whole config), then its change rows in chunks of {@value #PRUNE_CHUNK}, each its own transaction.
+     */
+    private void schedulePrune(long upTo) {
+        pruneUpTo.accumulateAndGet(upTo, Math::max);
+        if (pruning.compareAndSet(false, true)) {
+            Thread.ofVirtual().name("sluice-store-prune").start(this::pruneLoop);
+        }
+    }
+
+    private void pruneLoop() {
+        try {
+            while (true) {
+                long target = pruneUpTo.get();
+                pruneVersions(target);
+                pruning.set(false);
+                if (pruneUpTo.get() == target || !pruning.compareAndSet(false, true)) {
+                    return;
+                }
+            }
+        } catch (RuntimeException e) {
+            pruning.set(false);
+            java.util.logging.Logger.getLogger(Store.class.getName()).fine("pruning old config versions: " + e);
+        }
+    }
+
+    private void pruneVersions(long upTo) {
+        update("DELETE FROM config_version WHERE version <= ?", ps -> ps.setLong(1, upTo));
+        List<long[]> left = query("SELECT version, MAX(seq) FROM config_change WHERE version <= ? GROUP BY version",
+                ps -> ps.setLong(1, upTo), rs -> new long[]{rs.getLong(1), rs.getLong(2)});
+        for (long[] v : left) {
+            for (long bound = PRUNE_CHUNK; ; bound += PRUNE_CHUNK) {
+                long b = bound;
+                update("DELETE FROM config_change WHERE version = ? AND seq < ?", ps -> {
+                    ps.setLong(1, v[0]);
+                    ps.setLong(2, b);
+                });
+                if (b > v[1]) {
+                    break;
+                }
+            }
+        }
+    }
+
+    /**
+     * Waits until pruning scheduled so far is done (tests, shutdown).
+     *
+     * @param timeoutMs at most this long
+     * @return whether it is done
+     * @throws InterruptedException if interrupted
+     */
+    public boolean awaitPruned(long timeoutMs) throws InterruptedException {
+        long end = System.nanoTime() + timeoutMs * 1_000_000L;
+        while (pruning.get()) {
+            if (System.nanoTime() > end) {
+                return false;
+            }
+            Thread.sleep(10);
+        }
+        return true;
     }
 
     private static EntityKind kind(String wire) throws SQLException {

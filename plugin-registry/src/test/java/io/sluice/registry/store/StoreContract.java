@@ -97,6 +97,32 @@ abstract class StoreContract {
     }
 
     @Test
+    void oldVersionsArePrunedInTheBackgroundBigOnesInChunks() throws Exception {
+        store.close();
+        System.setProperty("sluice.config.kept-versions", "5");
+        try {
+            store = open();
+        } finally {
+            System.clearProperty("sluice.config.kept-versions");
+        }
+        assertEquals(5, store.keptVersions());
+        // version 1 is an import-sized change set: more rows than one prune chunk
+        List<EntityChange> big = new java.util.ArrayList<>();
+        for (int i = 0; i < 12_000; i++) {
+            big.add(add(EntityKind.CONSUMER, "c" + i, "{\"id\":\"c" + i + "\"}"));
+        }
+        store.commit(0, big, "a", "platform", "import");
+        for (int i = 1; i < 12; i++) {
+            store.commit(i, List.of(add(EntityKind.ROUTE, "r" + i, route("r" + i, "/r" + i))), "a", "platform", "r");
+        }
+        assertTrue(store.awaitPruned(30_000));
+        assertEquals(List.of(12L, 11L, 10L, 9L, 8L), store.history(100).stream().map(ConfigVersion::version).toList());
+        assertTrue(store.changesSince(0, 1_000_000).isEmpty(), "pruned: a reader that far behind loads everything");
+        assertEquals(5, store.changesSince(7, 100).orElseThrow().size());
+        assertEquals(12_000 + 11, store.load().entities().size(), "pruning never touches the current entities");
+    }
+
+    @Test
     void staleBaseIsRefusedAndChangesNothing() throws Exception {
         store.commit(0, List.of(add(EntityKind.ROUTE, "a", route("a", "/a"))), "alice", "platform", "first");
         assertThrows(StaleVersionException.class, () -> store.commit(0,
