@@ -26,13 +26,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The release archive (README.md#release-archive), as a user gets it: runtime/target/sluice-VERSION.tar.gz unpacked
  * into an empty folder, no JDK but the one running this test, no Maven, no source. bin/sluice answers --help for
- * every command, validates the sample config, and starts on it without building, ready on /ready; its output is the
- * banner and the access log, nothing else (no Helidon, PF4J, Flyway or Maven lines, no escape codes).
+ * every command, validates the sample config, and starts on it without building, ready on /ready; a plugin jar is
+ * uploaded (PF4J loads it); its output is the banner and the access log, nothing else (no Helidon, PF4J, HikariCP,
+ * Flyway or Maven lines, no escape codes).
  */
 class ReleaseArchiveIT {
     static final Path ROOT = Path.of(System.getProperty("sluice.root", "..")).toAbsolutePath().normalize();
     static final Pattern PORT = Pattern.compile("^\\s*(proxy|admin):\\s+http://[^:]+:(\\d+)");
     static final HttpClient HTTP = HttpClient.newHttpClient();
+    static final String TOKEN = "release-archive-test-token";
 
     @TempDir
     Path tmp;
@@ -71,6 +73,7 @@ class ReleaseArchiveIT {
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         pb.environment().put("SLUICE_HEAP", "256m");
         pb.environment().put("PATH", "/usr/bin:/bin");   // no mvn needed
+        pb.environment().put("SLUICE_ADMIN_TOKEN", TOKEN);
         return pb;
     }
 
@@ -144,9 +147,31 @@ class ReleaseArchiveIT {
         assertTrue(log != null && log.startsWith("127.0.0.1 - - ["), "access log line on stdout: "
                 + Files.readString(out));
 
+        // a Java plugin jar, uploaded: PF4J loads it (it used to log ~20 INFO lines per jar)
+        HttpResponse<String> upload = HTTP.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + admin + "/v1/filters"))
+                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/java-archive")
+                .POST(HttpRequest.BodyPublishers.ofFile(ROOT.resolve("runtime/target/sample-plugins/ab-tagger.jar")))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(201, upload.statusCode(), upload.body());
+        HttpResponse<String> put = HTTP.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + admin + "/v1/routes/tagged"))
+                .header("Authorization", "Bearer " + TOKEN).PUT(HttpRequest.BodyPublishers.ofString("""
+                        {"paths": ["/tagged/**"], "upstream": {"targets": [{"url": "http://127.0.0.1:9"}]},
+                         "plugins": [{"name": "ab-tagger", "config": {"experiment": "demo"}}]}"""))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(put.statusCode() / 100 == 2, put.body());
+
         String stdout = Files.readString(out, StandardCharsets.UTF_8);
         String stderr = Files.readString(err, StandardCharsets.UTF_8);
-        assertEquals("", stderr, "nothing on stderr");
+        // stderr: only Sluice's own log records (here: the upload's inspection), none of a library's
+        for (String line : stderr.lines().toList()) {
+            assertTrue(line.matches("^\\S+ (INFO|WARNING|SEVERE) io\\.sluice\\.\\S+: .*"),
+                    "a stray line on stderr: " + line);
+        }
+        for (String noise : List.of("Helidon", "org.pf4j", "hikari", "flyway", "WARNING: ", "\u001b")) {
+            assertFalse(stderr.contains(noise), noise + " on stderr: " + stderr);
+        }
         for (String line : stdout.lines().toList()) {
             assertTrue(line.startsWith("Sluice ") || line.startsWith("  ") || line.startsWith("127.0.0.1 - - ["),
                     "a stray line on stdout: " + line);
