@@ -11,6 +11,14 @@ export default {
   lastUpdated: false,
   // the javadoc is copied as is (public/javadoc); VitePress cannot see into it
   ignoreDeadLinks: [/^\/javadoc\//],
+  // heading anchors as GitHub makes them ("A — b" is #a--b), so links between the markdown files work both on
+  // GitHub and here
+  markdown: {
+    anchor: {
+      slugify: (s) => s.trim().toLowerCase().replace(/<[^>]*>/g, '').replace(/[^\p{L}\p{N}\s_-]/gu, '')
+        .replace(/\s/g, '-')
+    }
+  },
   themeConfig: {
     search: { provider: 'local' },
     nav: [

@@ -64,7 +64,7 @@ final class ApiReference {
             return "";
         }
         if (schema.has("$ref")) {
-            String name = schema.get("$ref").asText().replace("#/components/schemas/", "");
+            String name = schema.get("$ref").asText().replace("#/components/schemas/", "").split("/")[0];
             return "[" + name + "](#schema-" + name.toLowerCase() + ")";
         }
         if (schema.path("type").asText().equals("array") && schema.has("items")) {
