@@ -74,7 +74,8 @@ final class SiteSources {
         unzipJavadoc(OUT.resolve("public/javadoc"));
         Path vp = Files.createDirectories(OUT.resolve(".vitepress"));
         Files.copy(ROOT.resolve("docs-site/src/site/config.mjs"), vp.resolve("config.mjs"));
-        Files.writeString(vp.resolve("plugins.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(sidebar));
+        Files.writeString(vp.resolve("plugins.json"),
+                JSON.writerWithDefaultPrettyPrinter().writeValueAsString(sidebar));
     }
 
     /** A README section's body: from after its heading to the next "## " heading. */

@@ -118,7 +118,8 @@ public final class Main {
             return switch (args[0]) {
                 case "validate" -> validate(args, out, err);
                 case "start" -> start(args, out, err);
-                case "sdk" -> throw new UsageException("sdk is a bin/sluice command (it runs Maven); run bin/sluice sdk");
+                case "sdk" -> throw new UsageException(
+                        "sdk is a bin/sluice command (it runs Maven); run bin/sluice sdk");
                 case "version", "--version" -> {
                     out.println("sluice " + VERSION);
                     yield 0;

@@ -31,7 +31,8 @@ class AccessLogIT {
     /** Apache's combined format, each quoted field free of unescaped quotes. */
     private static final Pattern COMBINED = Pattern.compile(
             "^(\\S+) - (\\S+) \\[\\d{2}/\\w{3}/\\d{4}:\\d{2}:\\d{2}:\\d{2} [+-]\\d{4}] "
-                    + "\"((?:[^\"\\\\]|\\\\.)*)\" (\\d{3}) (\\d+|-) \"((?:[^\"\\\\]|\\\\.)*)\" \"((?:[^\"\\\\]|\\\\.)*)\"$");
+                    + "\"((?:[^\"\\\\]|\\\\.)*)\" (\\d{3}) (\\d+|-) "
+                    + "\"((?:[^\"\\\\]|\\\\.)*)\" \"((?:[^\"\\\\]|\\\\.)*)\"$");
 
     @TempDir
     Path dir;
