@@ -50,15 +50,18 @@ sluice_mvn() {
         echo "sluice: Maven (mvn, 3.8 or newer) is needed to build; install it (apt-get install maven)." >&2
         exit 1
     fi
-    mvn -B "$@"
+    # -B: no colours or progress bars; the flag keeps JDK 25 from warning about the sun.misc.Unsafe use of
+    # Maven's own Guava
+    MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow ${MAVEN_OPTS:-}" mvn -B -Dstyle.color=never "$@"
 }
 
 # The JVM flags that give GraalJS its optimizing compiler (JavaScript filters ~50x faster than interpreted): the
 # Graal jars on the module path, the compiler on the upgrade module path, JVMCI switched on. Sets SLUICE_GRAAL.
+# $1: the folder holding graal/ and graal-compiler/ (runtime/target in a checkout, lib in a release archive).
 sluice_graal_flags() {
-    local root="$1"
+    local dir="$1"
     SLUICE_GRAAL=(-XX:+UnlockExperimentalVMOptions -XX:+EnableJVMCI
-        --module-path "$root/runtime/target/graal" --add-modules org.graalvm.polyglot
-        --upgrade-module-path "$root/runtime/target/graal-compiler"
+        --module-path "$dir/graal" --add-modules org.graalvm.polyglot
+        --upgrade-module-path "$dir/graal-compiler"
         --enable-native-access=org.graalvm.truffle --sun-misc-unsafe-memory-access=allow)
 }

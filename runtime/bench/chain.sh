@@ -62,7 +62,7 @@ nginx_conf "$OUT/nginx-up" "$UP_PORT" "server { listen 127.0.0.1:$UP_PORT; locat
 taskset -c 1 nginx -c "$OUT/nginx-up/nginx.conf" -p "$OUT/nginx-up"
 
 TOKEN=bench-admin-token-0123456789abcdef
-sluice_graal_flags "$ROOT"
+sluice_graal_flags "$ROOT/runtime/target"
 # a second Sluice process, the same config, with OpenTelemetry tracing on: spans exported over OTLP/HTTP to a sink
 # (nginx answering 200 to POST /v1/traces, on CPU 1), to measure what tracing costs
 nginx_conf "$OUT/nginx-otlp" "$OTLP_PORT" "server { listen 127.0.0.1:$OTLP_PORT; access_log $OUT/nginx-otlp/logs/access.log; location / { return 200; } }"

@@ -38,7 +38,7 @@ nginx_conf "$OUT/nginx-up" "$UP_PORT" "server { listen 127.0.0.1:$UP_PORT; locat
 taskset -c 1 nginx -c "$OUT/nginx-up/nginx.conf" -p "$OUT/nginx-up"
 
 TOKEN=bench-admin-token-0123456789abcdef
-sluice_graal_flags "$ROOT"
+sluice_graal_flags "$ROOT/runtime/target"
 SLUICE_ADMIN_TOKEN=$TOKEN taskset -c 0 "$JAVA_HOME/bin/java" -XX:ActiveProcessorCount=1 \
     ${BENCH_JVM_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} "${SLUICE_GRAAL[@]}" \
     -jar "$ROOT/runtime/target/sluice-runtime.jar" start --data-dir "$OUT/data" \

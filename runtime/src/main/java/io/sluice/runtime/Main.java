@@ -9,6 +9,7 @@ import io.sluice.registry.config.GatewayConfig;
 import io.sluice.registry.config.Problem;
 import io.sluice.registry.config.SourceTree;
 import io.sluice.runtime.SluiceServer.Listeners;
+import io.sluice.runtime.observe.AccessLog;
 import io.sluice.runtime.observe.JsonLogFormatter;
 import io.sluice.runtime.plugins.FilterDirectory;
 import io.sluice.runtime.proxy.ConfigSnapshot;
@@ -31,17 +32,36 @@ import java.util.logging.LogManager;
  */
 public final class Main {
     static final String VERSION = "0.1.0";
-    private static final String USAGE = """
+    private static final String START_USAGE = """
             usage: sluice start [--config FILE] [--data-dir DIR] [--proxy-port N] [--admin-port N]
                                 [--proxy-host ADDR] [--admin-host ADDR]
                                 [--role standalone|control-plane|data-plane]
                                 [--redis redis://HOST:PORT] [--postgres JDBC_URL]
                                 [--log-format text|json]
+                                [--access-log stdout|off|FILE] [--access-log-format combined|json]
                                 [--audit-retention-days N] [--audit-max-rows N]
-                   sluice validate [--plugins DIR] FILE
-                                (DIR: filter jars and .js files, checked as uploads are; the config may use them)
-                   sluice version
-                   sluice sdk       (bin/sluice) install the plugin SDK into ~/.m2 and target/sdk-repo
+              runs a gateway (docs-site/src/docs/configuration.md#command-line); defaults: --data-dir .sluice,
+              proxy 0.0.0.0:8080, admin 127.0.0.1:8081, --role standalone, --log-format text,
+              --access-log stdout, --access-log-format combined (json when --log-format is json)
+            """;
+    private static final String VALIDATE_USAGE = """
+            usage: sluice validate [--plugins DIR] FILE
+              checks a config file as the gateway would load it, without starting one
+              (DIR: filter jars and .js files, checked as uploads are; the config may use them)
+            """;
+    private static final String VERSION_USAGE = """
+            usage: sluice version
+              prints the gateway's version
+            """;
+    private static final String SDK_USAGE = """
+            usage: sluice sdk
+              (bin/sluice) installs the plugin SDK into ~/.m2 and target/sdk-repo (docs-site/src/docs/sdk.md)
+            """;
+    private static final String HELP_USAGE = """
+            usage: sluice help [COMMAND]
+              this text, or one command's (also: sluice COMMAND --help)
+            """;
+    private static final String ENVIRONMENT = """
 
             environment (bin/sluice):
               SLUICE_HEAP       heap size, both -Xms and -Xmx (default 1g; not applied when
@@ -51,6 +71,9 @@ public final class Main {
               SLUICE_ADMIN_TOKEN  a platform admin token (no bootstrap token is generated)
               SLUICE_LOG_FORMAT text or json
             """;
+    private static final Map<String, String> COMMANDS = Map.of("start", START_USAGE, "validate", VALIDATE_USAGE,
+            "version", VERSION_USAGE, "sdk", SDK_USAGE, "help", HELP_USAGE);
+    static final String USAGE = START_USAGE + VALIDATE_USAGE + VERSION_USAGE + SDK_USAGE + HELP_USAGE + ENVIRONMENT;
 
     private Main() {
     }
@@ -74,14 +97,29 @@ public final class Main {
      * @return the exit code, or -1 when a server was started and keeps running
      */
     static int run(String[] args, PrintStream out, PrintStream err) {
-        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
             out.print(USAGE);
             return args.length == 0 ? 2 : 0;
+        }
+        if (COMMANDS.containsKey(args[0]) && List.of(args).subList(1, args.length).stream()
+                .anyMatch(a -> a.equals("--help") || a.equals("-h"))) {
+            out.print(COMMANDS.get(args[0]) + (args[0].equals("start") ? ENVIRONMENT : ""));
+            return 0;
+        }
+        if (args[0].equals("help") && args.length > 1 && COMMANDS.containsKey(args[1])) {
+            out.print(COMMANDS.get(args[1]) + (args[1].equals("start") ? ENVIRONMENT : ""));
+            return 0;
+        }
+        if (args[0].equals("help")) {
+            out.print(USAGE);
+            return 0;
         }
         try {
             return switch (args[0]) {
                 case "validate" -> validate(args, out, err);
                 case "start" -> start(args, out, err);
+                case "sdk" -> throw new UsageException(
+                        "sdk is a bin/sluice command (it runs Maven); run bin/sluice sdk");
                 case "version", "--version" -> {
                     out.println("sluice " + VERSION);
                     yield 0;
@@ -90,7 +128,7 @@ public final class Main {
             };
         } catch (UsageException e) {
             err.println("sluice: " + e.getMessage());
-            err.print(USAGE);
+            err.print(COMMANDS.getOrDefault(args[0], USAGE));
             return 2;
         }
     }
@@ -186,7 +224,7 @@ public final class Main {
     private static int start(String[] args, PrintStream out, PrintStream err) throws UsageException {
         Map<String, String> opts = options(args, List.of("--config", "--data-dir", "--proxy-port", "--admin-port",
                 "--proxy-host", "--admin-host", "--role", "--redis", "--postgres", "--kafka", "--log-format",
-                "--audit-retention-days", "--audit-max-rows"));
+                "--access-log", "--access-log-format", "--audit-retention-days", "--audit-max-rows"));
         String role = opts.getOrDefault("--role", "standalone");
         if (!List.of("standalone", "control-plane", "data-plane").contains(role)) {
             throw new UsageException("--role must be standalone, control-plane or data-plane");
@@ -202,6 +240,17 @@ public final class Main {
             }
             default -> throw new UsageException("--log-format (or SLUICE_LOG_FORMAT) must be text or json, got '"
                     + logFormat + "'");
+        }
+        AccessLog.Format accessFormat = switch (opts.getOrDefault("--access-log-format",
+                logFormat.equals("json") ? "json" : "combined")) {
+            case "json" -> AccessLog.Format.JSON;
+            case "combined" -> AccessLog.Format.COMBINED;
+            default -> throw new UsageException("--access-log-format must be combined or json, got '"
+                    + opts.get("--access-log-format") + "'");
+        };
+        String accessTo = opts.getOrDefault("--access-log", "stdout");
+        if (accessTo.isEmpty()) {
+            throw new UsageException("--access-log must be stdout, off or a file name");
         }
         String redis = opts.get("--redis");
         if (redis != null && !redis.matches("rediss?://[^\\s]+")) {
@@ -228,15 +277,26 @@ public final class Main {
                 return 1;
             }
         }
+        AccessLog accessLog;
+        try {
+            accessLog = !listeners.proxy() || accessTo.equals("off") ? AccessLog.OFF
+                    : accessTo.equals("stdout") ? AccessLog.stdout(accessFormat)
+                    : AccessLog.file(accessFormat, Path.of(accessTo));
+        } catch (IOException e) {
+            err.println("sluice: cannot open the access log " + accessTo + ": " + e.getMessage());
+            return 1;
+        }
         Node node;
         try {
             node = Node.start(new Node.Options(role, dataDir, listeners, Optional.ofNullable(opts.get("--postgres")),
                     Optional.ofNullable(redis), Optional.ofNullable(System.getenv("SLUICE_ADMIN_TOKEN")),
-                    Duration.ofMillis(Long.getLong("sluice.poll.ms", 5000))).withAudit(retention));
+                    Duration.ofMillis(Long.getLong("sluice.poll.ms", 5000))).withAudit(retention)
+                    .withAccessLog(accessLog));
             if (loaded != null) {
                 node.importFile(configFile, loaded.document());
             }
         } catch (Node.StartException e) {
+            accessLog.close();
             err.println("sluice: cannot start: " + e.getMessage());
             return 1;
         }
@@ -250,6 +310,9 @@ public final class Main {
                 + (role.equals("data-plane") ? "  (/health, /ready)" : "  (/v1 API, /health, /ready, /openapi.yaml)"));
         out.println("  data:   " + dataDir.toAbsolutePath());
         out.println("  store:  " + node.origin());
+        if (listeners.proxy()) {
+            out.println("  access: " + accessLog + (accessLog.on() ? "" : "  (--access-log stdout|FILE)"));
+        }
         node.generatedToken().ifPresent(t -> {
             out.println("  admin token (shown once; also in " + dataDir.resolve("admin-token") + ", mode 0600):");
             out.println("    " + t);

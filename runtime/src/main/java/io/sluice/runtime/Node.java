@@ -21,6 +21,7 @@ import io.sluice.runtime.SluiceServer.Listeners;
 import io.sluice.runtime.js.JsSandbox;
 import io.sluice.runtime.js.Quarantine;
 import io.sluice.runtime.observe.Dependencies;
+import io.sluice.runtime.observe.AccessLog;
 import io.sluice.runtime.observe.Tracing;
 import io.sluice.runtime.plugins.UploadedFilters;
 import io.sluice.runtime.proxy.ConfigSnapshot;
@@ -65,10 +66,12 @@ public final class Node implements AutoCloseable {
      * @param poll       data-plane poll interval
      * @param env        where {@code {"$env": "NAME"}} secrets are read (the process environment by default)
      * @param audit      how long audit rows are kept (control plane, standalone)
+     * @param accessLog  one line per proxied request (standalone, data plane; closed with the node)
      */
     public record Options(String role, Path dataDir, Listeners listeners, Optional<String> postgres,
                           Optional<String> redis, Optional<String> envToken, Duration poll,
-                          Function<String, Optional<String>> env, AuditLog.Retention audit) {
+                          Function<String, Optional<String>> env, AuditLog.Retention audit,
+                          AccessLog accessLog) {
         /**
          * Options with the process environment and the default audit retention.
          *
@@ -83,7 +86,7 @@ public final class Node implements AutoCloseable {
         public Options(String role, Path dataDir, Listeners listeners, Optional<String> postgres,
                        Optional<String> redis, Optional<String> envToken, Duration poll) {
             this(role, dataDir, listeners, postgres, redis, envToken, poll, FilterCatalog.SYSTEM_ENV,
-                    AuditLog.Retention.DEFAULT);
+                    AuditLog.Retention.DEFAULT, AccessLog.OFF);
         }
 
         /**
@@ -91,7 +94,8 @@ public final class Node implements AutoCloseable {
          * @return these options with another environment
          */
         public Options withEnv(Function<String, Optional<String>> environment) {
-            return new Options(role, dataDir, listeners, postgres, redis, envToken, poll, environment, audit);
+            return new Options(role, dataDir, listeners, postgres, redis, envToken, poll, environment, audit,
+                    accessLog);
         }
 
         /**
@@ -99,7 +103,16 @@ public final class Node implements AutoCloseable {
          * @return these options with another audit retention
          */
         public Options withAudit(AuditLog.Retention retention) {
-            return new Options(role, dataDir, listeners, postgres, redis, envToken, poll, env, retention);
+            return new Options(role, dataDir, listeners, postgres, redis, envToken, poll, env, retention,
+                    accessLog);
+        }
+
+        /**
+         * @param log the access log
+         * @return these options with an access log
+         */
+        public Options withAccessLog(AccessLog log) {
+            return new Options(role, dataDir, listeners, postgres, redis, envToken, poll, env, audit, log);
         }
     }
 
@@ -165,7 +178,8 @@ public final class Node implements AutoCloseable {
         Tracing tracing = proxy ? tracing(store) : Tracing.OFF;
         UploadedFilters uploads = uploads(store, o.dataDir());
         FilterCatalog catalog = FilterCatalog.builtins().withUploads(uploads).withEnvironment(o.env());
-        Gateway gateway = new Gateway(catalog, new UpstreamClient(), tracing);
+        Gateway gateway = new Gateway(catalog, new UpstreamClient(), tracing,
+                proxy ? o.accessLog() : AccessLog.OFF);
         Registry registry = new Registry(store, catalog, config -> ConfigSnapshot.check(config, catalog));
         SnapshotFile snapshots = new SnapshotFile(o.dataDir());
         ConfigTracker tracker = new ConfigTracker(gateway, new ConfigParser(catalog),
@@ -249,7 +263,7 @@ public final class Node implements AutoCloseable {
         Tracing tracing = tracing(store);
         UploadedFilters uploads = uploads(store, o.dataDir());
         FilterCatalog catalog = FilterCatalog.builtins().withUploads(uploads).withEnvironment(o.env());
-        Gateway gateway = new Gateway(catalog, new UpstreamClient(), tracing);
+        Gateway gateway = new Gateway(catalog, new UpstreamClient(), tracing, o.accessLog());
         SnapshotFile snapshots = new SnapshotFile(o.dataDir());
         ConfigTracker tracker = new ConfigTracker(gateway, new ConfigParser(catalog), Optional.of(snapshots));
         ConfigFollower follower = new ConfigFollower(store, o.redis(), snapshots, tracker, o.poll());

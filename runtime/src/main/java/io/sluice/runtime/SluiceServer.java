@@ -171,7 +171,7 @@ public final class SluiceServer implements AutoCloseable {
                     .addConnectionSelector(edge)
                     .host(listeners.proxyHost())
                     .port(listeners.proxyPort())
-                    .directHandlers(ProtocolErrors.handlers())
+                    .directHandlers(ProtocolErrors.handlers(gateway.accessLog()))
                     .errorHandling(ErrorHandling.builder().includeEntity(true).build())
                     .routing(r -> r.any(new ProxyHandler(gateway)))
                     .putSocket("admin", s -> s.host(listeners.adminHost()).port(listeners.adminPort())

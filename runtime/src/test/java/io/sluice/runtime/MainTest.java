@@ -204,6 +204,39 @@ class MainTest {
     }
 
     @Test
+    void everyCommandHasHelp() {
+        for (String cmd : new String[]{"start", "validate", "version", "sdk", "help"}) {
+            for (String[] args : new String[][]{{cmd, "--help"}, {cmd, "-h"}, {"help", cmd}}) {
+                Run r = run(args);
+                assertEquals(0, r.code(), String.join(" ", args) + ": " + r.err());
+                assertTrue(r.out().startsWith("usage: sluice " + cmd), String.join(" ", args) + ": " + r.out());
+                assertEquals("", r.err(), String.join(" ", args));
+            }
+        }
+        Run r = run("start", "--config", "x.yaml", "--help");   // anywhere after the command
+        assertEquals(0, r.code());
+        assertTrue(r.out().contains("--access-log stdout|off|FILE"), r.out());
+        assertTrue(r.out().contains("SLUICE_HEAP"), r.out());
+        for (String[] args : new String[][]{{"--help"}, {"-h"}, {"help"}}) {
+            r = run(args);
+            assertEquals(0, r.code(), String.join(" ", args));
+            for (String cmd : new String[]{"start", "validate", "version", "sdk", "help"}) {
+                assertTrue(r.out().contains("usage: sluice " + cmd), r.out());
+            }
+        }
+    }
+
+    @Test
+    void accessLogFlagsAreChecked() {
+        Run r = run("start", "--access-log-format", "apache");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--access-log-format must be combined or json, got 'apache'"), r.err());
+        r = run("start", "--access-log", "");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--access-log must be stdout, off or a file name"), r.err());
+    }
+
+    @Test
     void auditRetentionFlagsMustBeWholeNumbers() {
         for (String[] bad : new String[][]{{"--audit-retention-days", "-1"}, {"--audit-retention-days", "ninety"},
                 {"--audit-retention-days", "99999999"}, {"--audit-max-rows", "1e6"}, {"--audit-max-rows", "-5"}}) {

@@ -68,7 +68,7 @@ final class JarInspector {
      * @param deadline how long one inspection may take, JVM start included
      */
     JarInspector(Path dir, Duration deadline) {
-        this.dir = dir;
+        this.dir = dir.toAbsolutePath();   // the child runs in its own folder: a relative data dir would not resolve
         this.deadline = deadline;
     }
 

@@ -3,6 +3,7 @@ package io.sluice.runtime.proxy;
 import io.sluice.registry.config.ConfigException;
 import io.sluice.registry.config.GatewayConfig;
 import io.sluice.runtime.FilterCatalog;
+import io.sluice.runtime.observe.AccessLog;
 import io.sluice.runtime.observe.Tracing;
 import io.sluice.runtime.upstream.UpstreamClient;
 
@@ -21,6 +22,7 @@ public final class Gateway implements AutoCloseable {
     private final FilterCatalog catalog;
     private final UpstreamClient client;
     private final Tracing tracing;
+    private final AccessLog accessLog;
     private final AtomicReference<ConfigSnapshot> current;
     private final Object writeLock = new Object();
     private volatile boolean loaded;
@@ -43,9 +45,22 @@ public final class Gateway implements AutoCloseable {
      * @param tracing spans of the request path (closed with the gateway)
      */
     public Gateway(FilterCatalog catalog, UpstreamClient client, Tracing tracing) {
+        this(catalog, client, tracing, AccessLog.OFF);
+    }
+
+    /**
+     * A gateway with no routes yet (version 0), tracing and logging its requests.
+     *
+     * @param catalog   filter factories
+     * @param client    the upstream client
+     * @param tracing   spans of the request path (closed with the gateway)
+     * @param accessLog one line per request (closed with the gateway)
+     */
+    public Gateway(FilterCatalog catalog, UpstreamClient client, Tracing tracing, AccessLog accessLog) {
         this.catalog = catalog;
         this.client = client;
         this.tracing = tracing;
+        this.accessLog = accessLog;
         try {
             this.current = new AtomicReference<>(ConfigSnapshot.build(0, GatewayConfig.EMPTY, catalog, client));
         } catch (ConfigException e) {
@@ -189,6 +204,15 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
+     * The access log.
+     *
+     * @return {@link AccessLog#OFF} unless configured
+     */
+    public AccessLog accessLog() {
+        return accessLog;
+    }
+
+    /**
      * Runs what a replaced snapshot dropped once no request runs on it, nor on any snapshot replaced before it: one
      * queue, drained in order, so a part shared by several snapshots is released only after the newest of them that
      * held it is idle.
@@ -254,5 +278,6 @@ public final class Gateway implements AutoCloseable {
     public void close() {
         client.close();
         tracing.close();
+        accessLog.close();
     }
 }

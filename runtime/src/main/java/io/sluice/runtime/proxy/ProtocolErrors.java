@@ -6,6 +6,7 @@ import io.helidon.http.ServerResponseHeaders;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.DirectHandlers;
 import io.sluice.plugin.Json;
+import io.sluice.runtime.observe.AccessLog;
 
 import java.nio.charset.StandardCharsets;
 
@@ -23,12 +24,53 @@ public final class ProtocolErrors {
      * @return the handlers
      */
     public static DirectHandlers handlers() {
-        DirectHandler handler = ProtocolErrors::handle;
+        return handlers(AccessLog.OFF);
+    }
+
+    /**
+     * Direct handlers for every event type, each refusal also written to the access log (what Helidon parsed of
+     * the request so far; the client address is not known here: "-").
+     *
+     * @param log the access log
+     * @return the handlers
+     */
+    public static DirectHandlers handlers(AccessLog log) {
+        DirectHandler handler = (request, type, status, headers, message) -> {
+            long start = System.nanoTime();
+            DirectHandler.TransportResponse r = handle(request, type, status, headers, message);
+            if (log.on()) {
+                log.log(entry(request, r, start));
+            }
+            return r;
+        };
         DirectHandlers.Builder b = DirectHandlers.builder();
         for (DirectHandler.EventType t : DirectHandler.EventType.values()) {
             b.addHandler(t, handler);
         }
         return b.build();
+    }
+
+    private static AccessLog.Entry entry(DirectHandler.TransportRequest request, DirectHandler.TransportResponse r,
+                                         long start) {
+        String method = request.method();
+        String path = request.path();
+        String version = request.protocolVersion();
+        io.helidon.http.ServerRequestHeaders h = request.headers();
+        int code = r.status().code();
+        return new AccessLog.Entry(System.currentTimeMillis(), null, method == null || method.isEmpty() ? null : method,
+                path == null || path.isEmpty() ? null : path,
+                version == null || version.isEmpty() ? null : version, code, -1,
+                h.first(HeaderNames.REFERER).orElse(null), h.first(HeaderNames.USER_AGENT).orElse(null),
+                System.nanoTime() - start, null, null, null, null, errorCode(code));
+    }
+
+    private static String errorCode(int code) {
+        return switch (code) {
+            case 431 -> "headers_too_large";
+            case 413 -> "payload_too_large";
+            case 505 -> "http_version_not_supported";
+            default -> code >= 500 ? "internal_error" : "bad_request";
+        };
     }
 
     private static DirectHandler.TransportResponse handle(DirectHandler.TransportRequest request,
@@ -39,20 +81,11 @@ public final class ProtocolErrors {
             text = text.substring(0, 200);   // parser messages can carry a hex dump of the request
         }
         int code = status.code();
-        String error;
         if (text.contains("Header size exceeded")) {
             code = 431;
-            error = "headers_too_large";
             text = "request headers are too large";
-        } else if (code == 413) {
-            error = "payload_too_large";
-        } else if (code == 505) {
-            error = "http_version_not_supported";
-        } else if (code >= 500) {
-            error = "internal_error";
-        } else {
-            error = "bad_request";
         }
+        String error = errorCode(code);
         if (text.isEmpty()) {
             text = Status.create(code).reasonPhrase();
         }

@@ -8,6 +8,7 @@ import io.helidon.http.ServerResponseHeaders;
 import io.helidon.http.Status;
 import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.RoutingResponse;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.sluice.plugin.Completion;
@@ -19,6 +20,7 @@ import io.sluice.registry.config.GatewayConfig.OnError;
 import io.sluice.runtime.edge.CanonicalPath;
 import io.sluice.runtime.edge.EdgeConnections;
 import io.sluice.runtime.edge.EdgePolicy;
+import io.sluice.runtime.observe.AccessLog;
 import io.sluice.runtime.observe.RouteMeters;
 import io.sluice.runtime.observe.Telemetry;
 import io.sluice.runtime.observe.Tracing;
@@ -67,12 +69,18 @@ public final class ProxyHandler implements Handler {
 
     @Override
     public void handle(ServerRequest req, ServerResponse res) {
+        long start = System.nanoTime();
         ConfigSnapshot snapshot = gateway.enter();   // this request stays on this snapshot
+        ProxyExchange ex = null;
         try {
-            handle(req, res, snapshot);
+            ex = handle(req, res, snapshot, start);
         } finally {
             gateway.exit(snapshot);
             EdgeConnections.requestDone();
+            AccessLog log = gateway.accessLog();
+            if (log.on()) {
+                log.log(accessEntry(req, res, ex, start));
+            }
         }
         if (res.isSent() && res.headers().contains(HeaderValues.CONNECTION_CLOSE)) {
             // Helidon says "Connection: close" but would go on reading: nothing after this request is read
@@ -80,8 +88,8 @@ public final class ProxyHandler implements Handler {
         }
     }
 
-    private void handle(ServerRequest req, ServerResponse res, ConfigSnapshot snapshot) {
-        long start = System.nanoTime();
+    /** @return the exchange, when a route matched */
+    private ProxyExchange handle(ServerRequest req, ServerResponse res, ConfigSnapshot snapshot, long start) {
         EdgeConnections.headReceived();
         String method = req.prologue().method().text();
         ServerRequestHeaders reqHeaders = req.headers();
@@ -122,7 +130,7 @@ public final class ProxyHandler implements Handler {
         } catch (CanonicalPath.BadPath e) {
             send(res, Outcome.error(400, "bad_path", e.getMessage()));
             NO_ROUTE.request(400, System.nanoTime() - start);
-            return;
+            return null;
         }
         String peer = clientAddress(req.remotePeer().address());
         boolean trustedPeer = edge.trusted(peer);
@@ -131,8 +139,7 @@ public final class ProxyHandler implements Handler {
         Tracing tracing = gateway.tracing();
         Request r = new Request(method, contentLength, path, authority, host, peer, trustedPeer, client);
         if (!tracing.on()) {
-            route(req, res, snapshot, start, r, null);
-            return;
+            return route(req, res, snapshot, start, r, null);
         }
         Span span = tracing.startRequest(reqHeaders, REQUEST_HEADERS, method, path, client);
         ProxyExchange ex = null;
@@ -141,6 +148,37 @@ public final class ProxyHandler implements Handler {
         } finally {
             Tracing.end(span, res.isSent() ? res.status().code() : 0, ex == null ? null : ex.error);
         }
+        return ex;
+    }
+
+    /** The access log's view of a finished request; the line itself is formatted on the log's own thread. */
+    private static AccessLog.Entry accessEntry(ServerRequest req, ServerResponse res, ProxyExchange ex, long start) {
+        long nanos = System.nanoTime() - start;
+        long arrived = System.currentTimeMillis() - nanos / 1_000_000;
+        ServerRequestHeaders h = req.headers();
+        String query = req.query().rawValue();
+        String target = query.isEmpty() ? req.path().rawPath() : req.path().rawPath() + "?" + query;
+        boolean sent = res.isSent();
+        long bytes = sent && res instanceof RoutingResponse rr ? rr.bytesWritten() : -1;
+        String client = ex != null ? ex.clientAddress() : clientAddress(req.remotePeer().address());
+        return new AccessLog.Entry(arrived, client, req.prologue().method().text(), target,
+                req.prologue().rawProtocol(), sent ? res.status().code() : 0, bytes,
+                h.first(HeaderNames.REFERER).orElse(null), h.first(HeaderNames.USER_AGENT).orElse(null), nanos,
+                ex == null ? null : ex.route().id(), ex == null ? null : ex.requestId(),
+                ex == null ? null : ex.consumer().map(io.sluice.plugin.Consumer::id).orElse(null),
+                ex == null ? null : ex.upstreamTarget, ex == null ? errorOf(res) : ex.error);
+    }
+
+    /** The error code of a response the gateway answered itself before routing (400s carry none here). */
+    private static String errorOf(ServerResponse res) {
+        if (!res.isSent()) {
+            return null;
+        }
+        return switch (res.status().code()) {
+            case 404 -> "no_route";
+            case 405 -> "method_not_allowed";
+            default -> null;
+        };
     }
 
     /** What the edge made of a request's head: the canonical path, the authority, who the client is. */
