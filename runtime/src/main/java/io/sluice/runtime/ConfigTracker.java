@@ -69,7 +69,6 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
     // guarded by this
     private EntitySet entities = new EntitySet();
     private ConfigVersion version;
-    private long lastApplyNanos;
     private final java.util.concurrent.atomic.AtomicLong fullLoads = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong changeSets = new java.util.concurrent.atomic.AtomicLong();
 
@@ -93,8 +92,7 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
         gateway.apply(v.version(), config);
         entities = all;
         version = v;
-        lastApplyNanos = System.nanoTime() - t0;
-        APPLY_FULL.record(java.time.Duration.ofNanos(lastApplyNanos));
+        APPLY_FULL.record(java.time.Duration.ofNanos(System.nanoTime() - t0));
         fullLoads.incrementAndGet();
         dirty.release();
     }
@@ -113,8 +111,7 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
             throw e;
         }
         version = vc.version();
-        lastApplyNanos = System.nanoTime() - t0;
-        APPLY_CHANGES.record(java.time.Duration.ofNanos(lastApplyNanos));
+        APPLY_CHANGES.record(java.time.Duration.ofNanos(System.nanoTime() - t0));
         changeSets.incrementAndGet();
         if (file.isPresent()) {
             try {
@@ -126,13 +123,6 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
                 dirty.release();
             }
         }
-    }
-
-    /**
-     * @return how long the last version took to apply, in nanoseconds
-     */
-    public synchronized long lastApplyNanos() {
-        return lastApplyNanos;
     }
 
     /**

@@ -777,18 +777,4 @@ public final class Registry {
     public static ObjectMapper mapper() {
         return MAPPER;
     }
-
-    /**
-     * Parses stored or uploaded JSON text as a document.
-     *
-     * @param json text
-     * @return the document
-     */
-    public static ObjectNode document(String json) {
-        JsonNode n = EntitySet.tree(json);
-        if (n instanceof ObjectNode o) {
-            return o;
-        }
-        throw new IllegalStateException("not a JSON object");
-    }
 }

@@ -107,14 +107,4 @@ public enum EntityKind {
     public static String parentOf(String id) {
         return id.substring(0, id.indexOf('/'));
     }
-
-    /**
-     * The id of a nested entity within its parent.
-     *
-     * @param id a nested entity's id
-     * @return the part after the parent
-     */
-    public static String localId(String id) {
-        return id.substring(id.indexOf('/') + 1);
-    }
 }
