@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code maxIdle} kept idle. Idle connections are reused most-recently-used first, so a quiet period lets the
  * older ones expire.
  */
-public final class ConnectionPool {
+public final class ConnectionPool implements Transport {
     // a connection idle longer than this is probed before reuse (most servers close idle ones after 5-75 s)
     private static final long PROBE_AFTER_NANOS = TimeUnit.SECONDS.toNanos(2);
 
@@ -42,9 +42,25 @@ public final class ConnectionPool {
         this.maxActive = maxActive;
     }
 
-    /** The value for the upstream {@code Host} header. */
-    String authority() {
+    @Override
+    public String authority() {
         return authority;
+    }
+
+    @Override
+    public UpstreamResponse send(UpstreamRequest request, int connectTimeoutMs, int readTimeoutMs)
+            throws UpstreamException, ClientBodyException {
+        return UpstreamClient.exchange(this, request, connectTimeoutMs, readTimeoutMs);
+    }
+
+    @Override
+    public int active() {
+        return active.get();
+    }
+
+    @Override
+    public void drain() {
+        close();
     }
 
     /**
@@ -72,8 +88,8 @@ public final class ConnectionPool {
         // fail fast at the limit rather than queue: a saturated target should shed load, not pile it up
         if (active.incrementAndGet() > maxActive) {
             active.decrementAndGet();
-            throw new UpstreamException(UpstreamException.Kind.POOL_EXHAUSTED,
-                    "all " + maxActive + " connections to " + authority + " are busy");
+            throw UpstreamException.notSent(UpstreamException.Kind.POOL_EXHAUSTED,
+                    "all " + maxActive + " connections to " + authority + " are busy", null);
         }
         try {
             if (!fresh) {
@@ -107,14 +123,14 @@ public final class ConnectionPool {
             return c;
         } catch (SocketTimeoutException e) {
             closeQuietly(s);
-            throw new UpstreamException(UpstreamException.Kind.TIMEOUT, "connect to " + authority + " timed out", e);
+            throw UpstreamException.notSent(UpstreamException.Kind.TIMEOUT, "connect to " + authority + " timed out", e);
         } catch (ConnectException e) {
             closeQuietly(s);
-            throw new UpstreamException(UpstreamException.Kind.UNAVAILABLE,
+            throw UpstreamException.notSent(UpstreamException.Kind.UNAVAILABLE,
                     "connect to " + authority + " failed: " + e.getMessage(), e);
         } catch (IOException e) {
             closeQuietly(s);
-            throw new UpstreamException(UpstreamException.Kind.UNAVAILABLE,
+            throw UpstreamException.notSent(UpstreamException.Kind.UNAVAILABLE,
                     "connect to " + authority + " failed: " + e, e);
         }
     }

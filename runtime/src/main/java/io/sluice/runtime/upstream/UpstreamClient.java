@@ -75,6 +75,11 @@ public final class UpstreamClient implements AutoCloseable {
      */
     public UpstreamResponse send(ConnectionPool pool, UpstreamRequest request, int connectTimeoutMs,
                                  int readTimeoutMs) throws UpstreamException, ClientBodyException {
+        return exchange(pool, request, connectTimeoutMs, readTimeoutMs);
+    }
+
+    static UpstreamResponse exchange(ConnectionPool pool, UpstreamRequest request, int connectTimeoutMs,
+                                     int readTimeoutMs) throws UpstreamException, ClientBodyException {
         boolean fresh = false;
         while (true) {
             if (Thread.currentThread().isInterrupted()) {

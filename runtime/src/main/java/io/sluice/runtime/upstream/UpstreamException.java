@@ -19,6 +19,7 @@ public final class UpstreamException extends IOException {
     }
 
     private final Kind kind;
+    private final boolean sent;
 
     /**
      * @param kind    classification
@@ -27,6 +28,7 @@ public final class UpstreamException extends IOException {
     public UpstreamException(Kind kind, String message) {
         super(message);
         this.kind = kind;
+        this.sent = true;
     }
 
     /**
@@ -35,8 +37,33 @@ public final class UpstreamException extends IOException {
      * @param cause   underlying error
      */
     public UpstreamException(Kind kind, String message, Throwable cause) {
+        this(kind, message, cause, true);
+    }
+
+    private UpstreamException(Kind kind, String message, Throwable cause, boolean sent) {
         super(message, cause);
         this.kind = kind;
+        this.sent = sent;
+    }
+
+    /**
+     * A failure before any byte of the request left: connect refused or timed out, TLS handshake failed, pool at
+     * its limit. Any request, idempotent or not, may be retried on another target.
+     *
+     * @param kind    classification
+     * @param message what happened
+     * @param cause   underlying error, or null
+     * @return the exception
+     */
+    public static UpstreamException notSent(Kind kind, String message, Throwable cause) {
+        return new UpstreamException(kind, message, cause, false);
+    }
+
+    /**
+     * @return false when the request certainly never reached the target (safe to send elsewhere)
+     */
+    public boolean sent() {
+        return sent;
     }
 
     /**
