@@ -143,6 +143,7 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
     private ConfigSnapshot.Delta delta(List<EntityChange> changes) throws ConfigException {
         Set<String> routes = new LinkedHashSet<>();
         Set<String> consumers = new LinkedHashSet<>();
+        Set<String> upstreams = new LinkedHashSet<>();
         boolean globals = false;
         boolean settings = false;
         for (EntityChange c : changes) {
@@ -152,6 +153,7 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
                 case API_KEY -> consumers.add(EntityKind.parentOf(c.id()));
                 case GLOBAL_PLUGINS -> globals = true;
                 case SETTINGS -> settings = true;
+                case UPSTREAM -> upstreams.add(c.id());
                 case TRUSTED_JAR_SIGNERS -> { }   // read by the control plane only
             }
         }
@@ -165,6 +167,25 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
             ObjectNode r = entities.element(EntityKind.ROUTE, id);
             if (r != null) {
                 routeArr.add(r);
+            }
+        });
+        // the changed upstreams, and those the changed routes name (a document names only what it holds)
+        Set<String> named = new LinkedHashSet<>(upstreams);
+        routeArr.forEach(r -> {
+            if (r.path("upstream").isTextual()) {
+                named.add(r.get("upstream").asText());
+            }
+            r.path("upstreams").forEach(g -> {
+                if (g.isTextual()) {
+                    named.add(g.asText());
+                }
+            });
+        });
+        ArrayNode upstreamArr = doc.putArray(EntityKind.UPSTREAM.field());
+        named.forEach(id -> {
+            ObjectNode u = entities.element(EntityKind.UPSTREAM, id);
+            if (u != null) {
+                upstreamArr.add(u);
             }
         });
         ArrayNode consumerArr = doc.putArray(EntityKind.CONSUMER.field());
@@ -185,8 +206,13 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
         Map<String, Optional<ConsumerSpec>> consumerDelta = new LinkedHashMap<>();
         consumers.forEach(id -> consumerDelta.put(id, Optional.empty()));
         parsed.consumers().forEach(c -> consumerDelta.put(c.id(), Optional.of(c)));
+        Map<String, Optional<GatewayConfig.UpstreamSpec>> upstreamDelta = new LinkedHashMap<>();
+        upstreams.forEach(id -> upstreamDelta.put(id, Optional.empty()));
+        parsed.upstreams().stream().filter(u -> upstreams.contains(u.id().orElseThrow()))
+                .forEach(u -> upstreamDelta.put(u.id().orElseThrow(), Optional.of(u)));
         return new ConfigSnapshot.Delta(globals ? Optional.of(parsed.globalPlugins()) : Optional.empty(),
-                settings ? Optional.of(parsed.settings()) : Optional.empty(), routeDelta, consumerDelta);
+                settings ? Optional.of(parsed.settings()) : Optional.empty(), routeDelta, consumerDelta,
+                upstreamDelta);
     }
 
     private void writeLoop() {

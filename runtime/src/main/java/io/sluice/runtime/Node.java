@@ -242,6 +242,10 @@ public final class Node implements AutoCloseable {
         Dependencies deps = Dependencies.start(o.postgres().map(p -> store), o.redis(), Optional.empty());
         SluiceServer server;
         AdminApi api = new AdminApi(registry, auth, Optional.of(uploads), auditLog);
+        if (proxy) {
+            api.upstreamHealth(id -> gateway.upstreams().shared(id).map(u ->
+                    io.sluice.runtime.observe.UpstreamHealthView.json(u, gateway.current().version())));
+        }
         try {
             server = listen(new Listeners(o.listeners().proxyHost(), o.listeners().proxyPort(),
                     o.listeners().adminHost(), o.listeners().adminPort(), proxy), gateway,

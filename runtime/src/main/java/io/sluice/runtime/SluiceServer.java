@@ -128,6 +128,9 @@ public final class SluiceServer implements AutoCloseable {
                     res.send("{\"status\":\"UP\"}");
                 })
                 .get("/metrics", (req, res) -> {
+                    if (listeners.proxy()) {
+                        io.sluice.runtime.observe.UpstreamHealthView.refresh(gateway.upstreams());
+                    }
                     res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
                     res.send(Telemetry.scrape());
                 })
@@ -137,6 +140,22 @@ public final class SluiceServer implements AutoCloseable {
                     res.header(HeaderNames.CONTENT_TYPE, "application/json");
                     res.send(readiness(ok, status));
                 });
+        if (listeners.proxy()) {
+            // this data plane's own view of a shared upstream's targets (health is judged per data plane)
+            admin.get("/upstreams/{id}/health", (req, res) -> {
+                String id = req.path().pathParameters().get("id");
+                res.header(HeaderNames.CONTENT_TYPE, "application/json");
+                var u = gateway.upstreams().shared(id);
+                if (u.isEmpty()) {
+                    res.status(io.helidon.http.Status.NOT_FOUND_404);
+                    res.send(JSON.createObjectNode().put("error", "not_found").put("message", "no route of the "
+                            + "config this data plane serves uses upstream " + id).toString());
+                    return;
+                }
+                res.send(io.sluice.runtime.observe.UpstreamHealthView.json(u.get(), gateway.current().version())
+                        .toString());
+            });
+        }
         adminApi.ifPresent(admin::register);
         Http1Config http1 = Http1Config.builder()
                 .maxHeadersSize(MAX_HEADERS_BYTES)

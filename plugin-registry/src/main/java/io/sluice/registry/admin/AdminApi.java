@@ -147,6 +147,9 @@ public final class AdminApi implements HttpService {
             });
         }
         ops.addAll(List.of(
+                new Op("POST", "/v1/upstreams/{id}/targets", Need.WRITE_CONFIG, this::addTarget),
+                new Op("DELETE", "/v1/upstreams/{id}/targets", Need.WRITE_CONFIG, this::removeTarget),
+                new Op("GET", "/v1/upstreams/{id}/health", Need.READ, this::upstreamHealth),
                 new Op("GET", "/v1/global-plugins", Need.READ, this::getGlobalPlugins),
                 new Op("PUT", "/v1/global-plugins", Need.WRITE_CONFIG, this::putGlobalPlugins),
                 new Op("GET", "/v1/consumers", Need.READ, this::listConsumers),
@@ -452,6 +455,121 @@ public final class AdminApi implements HttpService {
             return registry.set(m, kind, id, null);
         }, p -> p);
         return Reply.noContent(c);
+    }
+
+    // ---- upstream targets and health
+
+    /** Registers a target (or changes its weight): one entity write, the rest of the upstream untouched. */
+    private Reply addTarget(Call call) {
+        String id = call.param("id");
+        ObjectNode body = call.bodyObject();
+        JsonNode url = body.get("url");
+        if (url == null || !url.isTextual()) {
+            throw new ApiError(400, "invalid_config", "the body must be {\"url\": \"http://host:port\", \"weight\": 100}",
+                    List.of(new Problem("url", 0, "required: the target's URL")));
+        }
+        for (String field : (Iterable<String>) body::fieldNames) {
+            if (!field.equals("url") && !field.equals("weight")) {
+                throw new ApiError(400, "invalid_config", "unknown field '" + field + "'",
+                        List.of(new Problem(field, 0, "not allowed: a target has url and weight")));
+            }
+        }
+        boolean[] created = new boolean[1];
+        Committed c = registry.change(call.who().name(), call.who().role(), "register target " + url.asText()
+                + " of upstream " + id, m -> {
+            ObjectNode upstream = upstreamOf(m, id);
+            ArrayNode targets = upstream.withArray("targets");
+            int at = indexOfTarget(targets, url.asText());
+            created[0] = at < 0;
+            ObjectNode target = MAPPER.createObjectNode().put("url", url.asText());
+            if (body.has("weight")) {
+                target.set("weight", body.get("weight"));
+            }
+            if (at < 0) {
+                targets.add(target);
+            } else {
+                targets.set(at, target);
+            }
+            return registry.set(m, EntityKind.UPSTREAM, id, upstream);
+        }, path -> path.replaceFirst("^upstreams\\[0]\\.targets\\[\\d+]\\.?", ""));   // the body's fields
+        return Reply.committed(created[0] ? 201 : 200, shownUpstream(call, id), c);
+    }
+
+    /** Deregisters a target: {@code DELETE /v1/upstreams/{id}/targets?url=...}. */
+    private Reply removeTarget(Call call) {
+        String id = call.param("id");
+        String url = call.query("url").orElseThrow(() -> new ApiError(400, "invalid_request",
+                "say which target: DELETE /v1/upstreams/" + id + "/targets?url=http://host:port"));
+        Committed c = registry.change(call.who().name(), call.who().role(), "deregister target " + url
+                + " of upstream " + id, m -> {
+            ObjectNode upstream = upstreamOf(m, id);
+            ArrayNode targets = upstream.withArray("targets");
+            int at = indexOfTarget(targets, url);
+            if (at < 0) {
+                throw notFound("target " + url + " of upstream " + id);
+            }
+            targets.remove(at);
+            return registry.set(m, EntityKind.UPSTREAM, id, upstream);
+        }, p -> p);
+        return Reply.noContent(c);
+    }
+
+    private static ObjectNode upstreamOf(EntitySet m, String id) {
+        ObjectNode upstream = m.element(EntityKind.UPSTREAM, id);
+        if (upstream == null) {
+            throw notFound("upstream " + id);
+        }
+        return upstream;
+    }
+
+    // a target is the same when its URL is, ignoring a trailing slash and the scheme's and host's case
+    private static int indexOfTarget(ArrayNode targets, String url) {
+        String wanted = sameTarget(url);
+        for (int i = 0; i < targets.size(); i++) {
+            if (sameTarget(targets.get(i).path("url").asText()).equals(wanted)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static String sameTarget(String url) {
+        String u = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+        int slash = u.indexOf('/', u.indexOf("//") + 2);
+        return slash < 0 ? u.toLowerCase(java.util.Locale.ROOT)
+                : u.substring(0, slash).toLowerCase(java.util.Locale.ROOT) + u.substring(slash);
+    }
+
+    private JsonNode shownUpstream(Call call, String id) {
+        ObjectNode entity = registry.read(v -> v.entities().element(EntityKind.UPSTREAM, id));
+        return shown(call, section(EntityKind.UPSTREAM, List.of(entity))).get(EntityKind.UPSTREAM.field()).get(0);
+    }
+
+    private volatile java.util.function.Function<String, Optional<JsonNode>> upstreamHealth;
+
+    /**
+     * Where {@code GET /v1/upstreams/{id}/health} reads from: the data plane in this process. Health is judged
+     * per data plane (like Envoy's), so a control plane without a proxy has none to show.
+     *
+     * @param source the upstream's per-target health by id, empty when this data plane does not use it
+     */
+    public void upstreamHealth(java.util.function.Function<String, Optional<JsonNode>> source) {
+        this.upstreamHealth = source;
+    }
+
+    private Reply upstreamHealth(Call call) {
+        String id = call.param("id");
+        if (registry.read(v -> v.entities().get(EntityKind.UPSTREAM, id)) == null) {
+            throw notFound("upstream " + id);
+        }
+        java.util.function.Function<String, Optional<JsonNode>> source = upstreamHealth;
+        if (source == null) {
+            throw new ApiError(409, "no_data_plane", "health is judged by each data plane; this node is a control "
+                    + "plane only: ask a data plane's admin port, GET /upstreams/" + id + "/health");
+        }
+        return Reply.json(200, source.apply(id).orElseGet(() -> MAPPER.createObjectNode().put("id", id)
+                .put("version", registry.version()).put("note", "no route uses this upstream yet")
+                .set("targets", MAPPER.createArrayNode())));
     }
 
     // rewrites "routes[0].plugins[0].name" to "plugins[0].name": problems of one changed entity

@@ -27,8 +27,20 @@ final class Redaction {
     static ObjectNode document(ObjectNode doc, PluginCatalog catalog) {
         ObjectNode out = doc.deepCopy();
         out.path("global_plugins").forEach(p -> entry(p, catalog));
-        out.path("routes").forEach(r -> r.path("plugins").forEach(p -> entry(p, catalog)));
+        out.path("routes").forEach(r -> {
+            r.path("plugins").forEach(p -> entry(p, catalog));
+            upstream(r.path("upstream"));
+            r.path("upstreams").forEach(Redaction::upstream);
+        });
+        out.path("upstreams").forEach(Redaction::upstream);
         return out;
+    }
+
+    /** An upstream's mutual-TLS private key. */
+    private static void upstream(JsonNode upstream) {
+        if (upstream.path("tls") instanceof ObjectNode tls && tls.has("client_key")) {
+            tls.put("client_key", SecretFields.REDACTED);
+        }
     }
 
     private static void entry(JsonNode plugin, PluginCatalog catalog) {

@@ -454,10 +454,11 @@ public final class Registry {
         boolean globals = changes.stream().anyMatch(c -> c.kind() == EntityKind.GLOBAL_PLUGINS);
         Set<String> changed = new HashSet<>();
         changes.stream().filter(c -> c.kind() == EntityKind.ROUTE && c.after() != null).forEach(c -> changed.add(c.id()));
-        if (globals || !changed.isEmpty()) {
+        boolean upstreams = changes.stream().anyMatch(c -> c.kind() == EntityKind.UPSTREAM && c.after() != null);
+        if (globals || upstreams || !changed.isEmpty()) {
             runtimeCheck(new GatewayConfig(config.globalPlugins(), globals ? config.routes()
                     : config.routes().stream().filter(r -> changed.contains(r.id())).toList(), List.of(),
-                    config.settings()), tree);
+                    config.settings(), config.upstreams()), tree);
         }
         return changes;
     }
@@ -502,6 +503,7 @@ public final class Registry {
         Map<String, String> routes = after.getOrDefault(EntityKind.ROUTE, new LinkedHashMap<>());
         Map<String, String> consumers = after.getOrDefault(EntityKind.CONSUMER, new LinkedHashMap<>());
         Map<String, String> keys = after.getOrDefault(EntityKind.API_KEY, new LinkedHashMap<>());
+        Map<String, String> upstreams = after.getOrDefault(EntityKind.UPSTREAM, new LinkedHashMap<>());
         boolean globalsChanged = after.containsKey(EntityKind.GLOBAL_PLUGINS);
 
         ObjectNode doc = MAPPER.createObjectNode();
@@ -562,11 +564,36 @@ public final class Registry {
                 doc.set(k.field(), EntitySet.tree(body));
             }
         }
+        // the changed upstreams, and those the listed routes name, as they will be; a deleted one still named by a
+        // route that stays is a conflict
+        Set<String> named = new java.util.TreeSet<>(upstreams.keySet());
+        routeArr.forEach(r -> named.addAll(Indexes.namedUpstreams(r)));
+        ArrayNode upstreamArr = doc.putArray(EntityKind.UPSTREAM.field());
+        for (String u : named) {
+            String body = upstreams.containsKey(u) ? upstreams.get(u) : model.get(EntityKind.UPSTREAM, u);
+            if (body != null) {
+                upstreamArr.add(EntitySet.tree(body));
+            } else if (upstreams.containsKey(u)) {
+                List<String> users = indexes.usersOf(u).stream()
+                        .filter(r -> !routes.containsKey(r) || routes.get(r) != null).toList();
+                if (!users.isEmpty()) {
+                    problems.add(new Problem("upstreams", 0, "upstream '" + u + "' is used by route"
+                            + (users.size() == 1 ? " '" + users.getFirst() + "'" : "s " + users)
+                            + "; point " + (users.size() == 1 ? "it" : "them") + " elsewhere first", true));
+                }
+            }
+        }
         if (routeArr.isEmpty()) {
             doc.remove(EntityKind.ROUTE.field());
         }
         if (consumerArr.isEmpty()) {
             doc.remove(EntityKind.CONSUMER.field());
+        }
+        if (upstreamArr.isEmpty()) {
+            doc.remove(EntityKind.UPSTREAM.field());
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
         }
         SourceTree tree = SourceTree.parse(doc.toString());
         GatewayConfig config;
@@ -580,9 +607,9 @@ public final class Registry {
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        if (globalsChanged || !routes.isEmpty()) {
-            runtimeCheck(new GatewayConfig(config.globalPlugins(), config.routes(), List.of(), config.settings()),
-                    tree);
+        if (globalsChanged || !routes.isEmpty() || !upstreams.isEmpty()) {
+            runtimeCheck(new GatewayConfig(config.globalPlugins(), config.routes(), List.of(), config.settings(),
+                    config.upstreams()), tree);
         }
     }
 
@@ -594,11 +621,16 @@ public final class Registry {
         private final Map<String, String> routeSlots = new HashMap<>();
         private final Map<String, List<String>> slotsOf = new HashMap<>();
         private final Map<String, String> keyHashes = new HashMap<>();
+        // upstream id -> the routes that name it, and each route's named upstreams
+        private final Map<String, Set<String>> usersOf = new HashMap<>();
+        private final Map<String, Set<String>> namedBy = new HashMap<>();
 
         void rebuild(EntitySet model) {
             routeSlots.clear();
             slotsOf.clear();
             keyHashes.clear();
+            usersOf.clear();
+            namedBy.clear();
             model.all(EntityKind.ROUTE).forEach((id, body) -> addRoute(id, body));
             model.all(EntityKind.API_KEY).forEach((id, body) -> keyHashes.put(hashOf(body), id));
         }
@@ -622,9 +654,15 @@ public final class Registry {
         }
 
         private void addRoute(String id, String body) {
-            List<String> slots = slots(EntitySet.tree(body)).values().stream().flatMap(List::stream).toList();
+            JsonNode route = EntitySet.tree(body);
+            List<String> slots = slots(route).values().stream().flatMap(List::stream).toList();
             slots.forEach(s -> routeSlots.putIfAbsent(s, id));
             slotsOf.put(id, slots);
+            Set<String> named = namedUpstreams(route);
+            if (!named.isEmpty()) {
+                namedBy.put(id, named);
+                named.forEach(u -> usersOf.computeIfAbsent(u, k -> new java.util.TreeSet<>()).add(id));
+            }
         }
 
         private void removeRoute(String id) {
@@ -632,6 +670,35 @@ public final class Registry {
             if (slots != null) {
                 slots.forEach(s -> routeSlots.remove(s, id));
             }
+            Set<String> named = namedBy.remove(id);
+            if (named != null) {
+                named.forEach(u -> {
+                    Set<String> users = usersOf.get(u);
+                    users.remove(id);
+                    if (users.isEmpty()) {
+                        usersOf.remove(u);
+                    }
+                });
+            }
+        }
+
+        /** The shared upstreams a route names ({@code upstream} and its {@code upstreams} groups). */
+        static Set<String> namedUpstreams(JsonNode route) {
+            Set<String> out = new java.util.TreeSet<>();
+            if (route.path("upstream").isTextual()) {
+                out.add(route.get("upstream").asText());
+            }
+            route.path("upstreams").forEach(g -> {
+                if (g.isTextual()) {
+                    out.add(g.asText());
+                }
+            });
+            return out;
+        }
+
+        /** The routes that name an upstream now. */
+        Set<String> usersOf(String upstream) {
+            return usersOf.getOrDefault(upstream, Set.of());
         }
 
         /** Conflicts of the changed routes and keys with the rest of the config. */

@@ -16,6 +16,7 @@ import io.sluice.registry.config.GatewayConfig.OnError;
 import io.sluice.registry.config.GatewayConfig.PluginEntry;
 import io.sluice.registry.config.GatewayConfig.RouteSpec;
 import io.sluice.registry.config.GatewayConfig.Target;
+import io.sluice.registry.config.GatewayConfig.UpstreamRef;
 import io.sluice.registry.config.GatewayConfig.UpstreamSpec;
 
 import java.io.IOException;
@@ -31,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -102,10 +104,47 @@ public final class ConfigParser {
         checkConflicts(tree, routes, problems);
         List<ConsumerSpec> consumers = consumers(tree, root.path("consumers"), problems);
         GatewayConfig.Settings settings = settings(tree, root.path("settings"), problems);
+        List<UpstreamSpec> upstreams = upstreamEntities(tree, root.path("upstreams"), problems);
+        checkReferences(tree, routes, upstreams, problems);
         if (!problems.isEmpty()) {
             throw sorted(problems);
         }
-        return new GatewayConfig(List.copyOf(globals), List.copyOf(routes), consumers, settings);
+        return new GatewayConfig(List.copyOf(globals), List.copyOf(routes), consumers, settings, upstreams);
+    }
+
+    private static List<UpstreamSpec> upstreamEntities(SourceTree tree, JsonNode list, List<Problem> problems) {
+        List<UpstreamSpec> out = new ArrayList<>();
+        Map<String, Integer> ids = new HashMap<>();
+        for (int i = 0; i < list.size(); i++) {
+            String id = list.get(i).get("id").asText();
+            Integer prev = ids.putIfAbsent(id, i);
+            if (prev != null) {
+                problems.add(tree.problem("upstreams[" + i + "].id", "duplicate upstream id '" + id
+                        + "' (also upstreams[" + prev + "])").asConflict());
+            }
+            out.add(upstream(tree, list.get(i), "upstreams[" + i + "]", true, problems));
+        }
+        return List.copyOf(out);
+    }
+
+    /** Every upstream a route names must be in the document. */
+    private static void checkReferences(SourceTree tree, List<RouteSpec> routes, List<UpstreamSpec> upstreams,
+                                        List<Problem> problems) {
+        Set<String> known = new java.util.HashSet<>();
+        upstreams.forEach(u -> known.add(u.id().orElseThrow()));
+        for (int i = 0; i < routes.size(); i++) {
+            RouteSpec r = routes.get(i);
+            String at = "routes[" + i + "]";
+            if (r.upstream().orElse(null) instanceof GatewayConfig.Named n && !known.contains(n.id())) {
+                problems.add(tree.problem(at + ".upstream", "unknown upstream '" + n.id()
+                        + "': create it with PUT /v1/upstreams/" + n.id() + " or write the upstream inline"));
+            }
+            r.upstreams().forEach((group, ref) -> {
+                if (ref instanceof GatewayConfig.Named n && !known.contains(n.id())) {
+                    problems.add(tree.problem(at + ".upstreams." + group, "unknown upstream '" + n.id() + "'"));
+                }
+            });
+        }
     }
 
     /** The edge settings; the document schema has checked their shape and ranges. */
@@ -180,8 +219,8 @@ public final class ConfigParser {
                 problems.add(tree.problem(path + ".paths[" + i + "]", e.getMessage()));
             }
         }
-        Optional<UpstreamSpec> upstream = Optional.ofNullable(r.get("upstream"))
-                .map(u -> upstream(tree, u, path + ".upstream", problems));
+        Optional<UpstreamRef> upstream = Optional.ofNullable(r.get("upstream"))
+                .map(u -> reference(tree, u, path + ".upstream", problems));
         Optional<AggregateSpec> aggregate = Optional.ofNullable(r.get("aggregate"))
                 .map(a -> aggregate(tree, a, path + ".aggregate", paths, problems));
         if (upstream.isPresent() && aggregate.isPresent()) {
@@ -189,9 +228,9 @@ public final class ConfigParser {
         } else if (upstream.isEmpty() && aggregate.isEmpty()) {
             problems.add(tree.problem(path + ".upstream", "required: a route needs either upstream or aggregate"));
         }
-        Map<String, UpstreamSpec> groups = new LinkedHashMap<>();
+        Map<String, UpstreamRef> groups = new LinkedHashMap<>();
         r.path("upstreams").properties().forEach(g -> groups.put(g.getKey(),
-                upstream(tree, g.getValue(), path + ".upstreams." + g.getKey(), problems)));
+                reference(tree, g.getValue(), path + ".upstreams." + g.getKey(), problems)));
         if (aggregate.isPresent() && r.has("upstreams")) {
             problems.add(tree.problem(path + ".upstreams", "named upstream groups need an upstream to stand beside;"
                     + " an aggregate route has none"));
@@ -248,9 +287,22 @@ public final class ConfigParser {
         return new AggregateSpec(List.copyOf(calls), a.path("max_body_bytes").asInt(DEFAULT_CALL_MAX_BODY_BYTES));
     }
 
-    private static UpstreamSpec upstream(SourceTree tree, JsonNode up, String path, List<Problem> problems) {
+    private static UpstreamRef reference(SourceTree tree, JsonNode up, String path, List<Problem> problems) {
+        if (up.isTextual()) {
+            return new GatewayConfig.Named(up.asText());
+        }
+        return upstream(tree, up, path, false, problems);
+    }
+
+    private static UpstreamSpec upstream(SourceTree tree, JsonNode up, String path, boolean shared,
+                                         List<Problem> problems) {
+        if (!shared && up.has("id")) {
+            problems.add(tree.problem(path + ".id", "an inline upstream has no id; to use a shared upstream write "
+                    + "\"upstream\": \"" + up.get("id").asText() + "\""));
+        }
         List<Target> targets = new ArrayList<>();
-        JsonNode t = up.get("targets");
+        JsonNode t = up.path("targets");
+        Set<String> urls = new java.util.HashSet<>();
         for (int i = 0; i < t.size(); i++) {
             String url = t.get(i).get("url").asText();
             try {
@@ -258,17 +310,106 @@ public final class ConfigParser {
                 if (uri.getHost() == null) {
                     throw new IllegalArgumentException("no host in " + url);
                 }
+                if (uri.getPort() == 0) {
+                    throw new IllegalArgumentException("port 0 in " + url);
+                }
+                if (!urls.add(uri.toString())) {
+                    problems.add(tree.problem(path + ".targets[" + i + "].url", "duplicate target " + url)
+                            .asConflict());
+                }
                 targets.add(new Target(uri, t.get(i).path("weight").asInt(100)));
             } catch (IllegalArgumentException e) {
                 problems.add(tree.problem(path + ".targets[" + i + "].url", "bad url: " + e.getMessage()));
             }
         }
-        if (!targets.isEmpty() && targets.stream().allMatch(x -> x.weight() == 0)) {
+        Optional<GatewayConfig.Discovery> discovery = Optional.ofNullable(up.get("discovery")).map(d ->
+                new GatewayConfig.Discovery(d.get("dns").asText(), d.path("refresh_ms").asInt(5000),
+                        d.path("scheme").asText("http")));
+        discovery.ifPresent(d -> {
+            String dns = d.dns();
+            int colon = dns.indexOf(':');
+            if (dns.startsWith("_") && colon >= 0) {
+                problems.add(tree.problem(path + ".discovery.dns", "an SRV name (_service._proto.name) takes its "
+                        + "ports from the records; drop ':" + dns.substring(colon + 1) + "'"));
+            } else if (colon >= 0) {
+                int port = Integer.parseInt(dns.substring(colon + 1));
+                if (port < 1 || port > 65535) {
+                    problems.add(tree.problem(path + ".discovery.dns", "port " + port + " is not in 1-65535"));
+                }
+            }
+        });
+        if (!shared && targets.isEmpty() && discovery.isEmpty()) {
+            problems.add(tree.problem(path + ".targets", "required: at least one target, or discovery"));
+        }
+        if (!targets.isEmpty() && discovery.isEmpty() && targets.stream().allMatch(x -> x.weight() == 0)) {
             problems.add(tree.problem(path + ".targets", "at least one target needs a weight above 0"));
         }
-        return new UpstreamSpec(List.copyOf(targets),
+        String balancer = up.path("balancer").asText("round_robin");
+        Optional<GatewayConfig.HashOn> hashOn = Optional.ofNullable(up.get("hash_on"))
+                .map(h -> new GatewayConfig.HashOn(h.get("by").asText(), h.path("name").asText("")));
+        if (hashOn.isPresent() && !balancer.equals("consistent_hash")) {
+            problems.add(tree.problem(path + ".hash_on", "only the consistent_hash balancer hashes; this upstream's "
+                    + "balancer is " + balancer));
+        }
+        if (balancer.equals("consistent_hash") && hashOn.isEmpty()) {
+            hashOn = Optional.of(new GatewayConfig.HashOn("ip", ""));
+        }
+        hashOn.ifPresent(h -> {
+            boolean named = h.by().equals("header") || h.by().equals("cookie");
+            if (named && h.name().isEmpty()) {
+                problems.add(tree.problem(path + ".hash_on.name", "required: the " + h.by() + " to hash on"));
+            } else if (!named && !h.name().isEmpty()) {
+                problems.add(tree.problem(path + ".hash_on.name", "hashing on " + h.by() + " takes no name"));
+            }
+        });
+        JsonNode a = up.path("health").path("active");
+        Optional<GatewayConfig.ActiveCheck> active = a.isMissingNode() ? Optional.empty()
+                : Optional.of(new GatewayConfig.ActiveCheck(a.path("path").asText("/health"),
+                        a.path("interval_ms").asInt(5000), a.path("timeout_ms").asInt(1000),
+                        a.path("healthy").asInt(2), a.path("unhealthy").asInt(3), ints(a.path("statuses"))));
+        active.ifPresent(c -> {
+            if (c.timeoutMs() > c.intervalMs()) {
+                problems.add(tree.problem(path + ".health.active.timeout_ms", "must not exceed interval_ms ("
+                        + c.intervalMs() + ")"));
+            }
+        });
+        JsonNode p = up.path("health").path("passive");
+        GatewayConfig.PassiveCheck d = GatewayConfig.PassiveCheck.DEFAULTS;
+        GatewayConfig.PassiveCheck passive = p.isMissingNode() ? d : new GatewayConfig.PassiveCheck(
+                p.path("consecutive_failures").asInt(d.consecutiveFailures()), p.path("eject_ms").asInt(d.ejectMs()),
+                p.path("max_ejected_percent").asInt(d.maxEjectedPercent()),
+                p.has("statuses") ? ints(p.get("statuses")) : d.statuses());
+        JsonNode tl = up.path("tls");
+        GatewayConfig.TlsSpec tls = new GatewayConfig.TlsSpec(tl.path("verify").asBoolean(true),
+                tl.path("ca").asText(""), tl.path("sni").asText(""), tl.path("client_cert").asText(""),
+                tl.path("client_key").asText(""));
+        if (!tls.ca().isEmpty() && !tls.ca().contains("-----BEGIN CERTIFICATE-----")) {
+            problems.add(tree.problem(path + ".tls.ca", "not a PEM certificate (-----BEGIN CERTIFICATE-----)"));
+        }
+        if (tls.clientKey().equals(SecretFields.REDACTED)) {
+            problems.add(tree.problem(path + ".tls.client_key", "is the placeholder reads show (" + SecretFields.REDACTED
+                    + "); write the key itself"));
+        } else if (!tls.clientKey().isEmpty() && !tls.clientKey().contains("PRIVATE KEY-----")) {
+            problems.add(tree.problem(path + ".tls.client_key", "not a PEM private key (-----BEGIN PRIVATE KEY-----)"));
+        }
+        if (!tls.clientCert().isEmpty() && !tls.clientCert().contains("-----BEGIN CERTIFICATE-----")) {
+            problems.add(tree.problem(path + ".tls.client_cert", "not a PEM certificate (-----BEGIN CERTIFICATE-----)"));
+        }
+        if (tls.clientCert().isEmpty() != tls.clientKey().isEmpty()) {
+            problems.add(tree.problem(path + ".tls." + (tls.clientCert().isEmpty() ? "client_cert" : "client_key"),
+                    "required: mutual TLS needs both client_cert and client_key"));
+        }
+        return new UpstreamSpec(shared ? Optional.of(up.get("id").asText()) : Optional.empty(), List.copyOf(targets),
+                discovery, balancer, hashOn, up.path("retries").asInt(2), active, passive, tls,
+                up.path("protocol").asText("http1"),
                 up.path("connect_timeout_ms").asInt(DEFAULT_CONNECT_TIMEOUT_MS),
                 up.path("timeout_ms").asInt(DEFAULT_TIMEOUT_MS));
+    }
+
+    private static Set<Integer> ints(JsonNode list) {
+        Set<Integer> out = new java.util.TreeSet<>();
+        list.forEach(n -> out.add(n.asInt()));
+        return Collections.unmodifiableSet(out);
     }
 
     private List<PluginEntry> plugins(SourceTree tree, JsonNode list, String path, List<Problem> problems) {

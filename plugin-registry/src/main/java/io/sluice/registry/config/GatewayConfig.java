@@ -4,6 +4,7 @@ import java.net.URI;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The whole declarative config: global plugins, routes and consumers. Immutable; produced only by {@link ConfigParser},
@@ -13,12 +14,27 @@ import java.util.Optional;
  * @param routes        the routes
  * @param consumers     API consumers and their (hashed) credentials
  * @param settings      edge settings of every node (trusted proxies, path rules, client limits)
+ * @param upstreams     the named, shared upstreams routes refer to by id
  */
 public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> routes, List<ConsumerSpec> consumers,
-                            Settings settings) {
+                            Settings settings, List<UpstreamSpec> upstreams) {
 
     /** An empty config: no routes. */
-    public static final GatewayConfig EMPTY = new GatewayConfig(List.of(), List.of(), List.of(), Settings.DEFAULTS);
+    public static final GatewayConfig EMPTY = new GatewayConfig(List.of(), List.of(), List.of(), Settings.DEFAULTS,
+            List.of());
+
+    /**
+     * A config without shared upstreams.
+     *
+     * @param globalPlugins run on every route before the route's own plugins
+     * @param routes        the routes
+     * @param consumers     API consumers and their (hashed) credentials
+     * @param settings      edge settings
+     */
+    public GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> routes, List<ConsumerSpec> consumers,
+                         Settings settings) {
+        this(globalPlugins, routes, consumers, settings, List.of());
+    }
 
     /**
      * A config with the default settings.
@@ -28,7 +44,7 @@ public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> rou
      * @param consumers     API consumers and their (hashed) credentials
      */
     public GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> routes, List<ConsumerSpec> consumers) {
-        this(globalPlugins, routes, consumers, Settings.DEFAULTS);
+        this(globalPlugins, routes, consumers, Settings.DEFAULTS, List.of());
     }
 
     /**
@@ -85,8 +101,8 @@ public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> rou
      * @param plugins     the ordered chain
      */
     public record RouteSpec(String id, List<PathPattern> paths, List<String> methods, List<String> hosts,
-                            Optional<String> stripPrefix, Optional<UpstreamSpec> upstream,
-                            Map<String, UpstreamSpec> upstreams, Optional<AggregateSpec> aggregate,
+                            Optional<String> stripPrefix, Optional<UpstreamRef> upstream,
+                            Map<String, UpstreamRef> upstreams, Optional<AggregateSpec> aggregate,
                             List<PluginEntry> plugins) {
     }
 
@@ -113,12 +129,113 @@ public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> rou
                            boolean required) {
     }
 
+    /** Where a route sends requests: a shared upstream by id, or one written inline. */
+    public sealed interface UpstreamRef permits Named, UpstreamSpec {
+    }
+
     /**
-     * @param targets          weighted targets
-     * @param connectTimeoutMs TCP connect timeout
+     * A reference to a shared upstream.
+     *
+     * @param id the upstream's id
+     */
+    public record Named(String id) implements UpstreamRef {
+    }
+
+    /**
+     * An upstream: a shared one ({@code id} present) or a route's inline one.
+     *
+     * @param id               the shared upstream's id; empty inline
+     * @param targets          fixed or registered targets (weight 0 ones kept: they stay registered but get nothing)
+     * @param discovery        targets found by DNS, beside the fixed ones
+     * @param balancer         {@code round_robin}, {@code least_requests}, {@code consistent_hash} or {@code ewma}
+     * @param hashOn           what {@code consistent_hash} hashes; empty for the others
+     * @param retries          further attempts on other targets (connect failures; idempotent requests' failures)
+     * @param active           active health checks; empty when off
+     * @param passive          passive outlier ejection
+     * @param tls              TLS options of {@code https://} targets
+     * @param protocol         {@code http1}
+     * @param connectTimeoutMs TCP connect (and TLS handshake) timeout
      * @param timeoutMs        time allowed for the upstream's response headers (and between body reads)
      */
-    public record UpstreamSpec(List<Target> targets, int connectTimeoutMs, int timeoutMs) {
+    public record UpstreamSpec(Optional<String> id, List<Target> targets, Optional<Discovery> discovery,
+                               String balancer, Optional<HashOn> hashOn, int retries, Optional<ActiveCheck> active,
+                               PassiveCheck passive, TlsSpec tls, String protocol, int connectTimeoutMs,
+                               int timeoutMs) implements UpstreamRef {
+        /**
+         * An inline upstream with the defaults but its targets and timeouts.
+         *
+         * @param targets          weighted targets
+         * @param connectTimeoutMs connect timeout
+         * @param timeoutMs        response timeout
+         */
+        public UpstreamSpec(List<Target> targets, int connectTimeoutMs, int timeoutMs) {
+            this(Optional.empty(), targets, Optional.empty(), "round_robin", Optional.empty(), 2, Optional.empty(),
+                    PassiveCheck.DEFAULTS, TlsSpec.DEFAULTS, "http1", connectTimeoutMs, timeoutMs);
+        }
+    }
+
+    /**
+     * DNS discovery.
+     *
+     * @param dns       {@code host:port} (A/AAAA) or {@code _service._proto.name} (SRV)
+     * @param refreshMs longest time between resolutions
+     * @param scheme    {@code http} or {@code https} for the discovered targets
+     */
+    public record Discovery(String dns, int refreshMs, String scheme) {
+    }
+
+    /**
+     * @param by   {@code header}, {@code cookie}, {@code consumer} or {@code ip}
+     * @param name the header or cookie name ("" otherwise)
+     */
+    public record HashOn(String by, String name) {
+    }
+
+    /**
+     * Active health checks.
+     *
+     * @param path       what is requested ({@code GET})
+     * @param intervalMs time between probes of one target
+     * @param timeoutMs  a probe's whole time
+     * @param healthy    good probes in a row that bring an unhealthy target back
+     * @param unhealthy  failed probes in a row that take a target out
+     * @param statuses   statuses that count as good; empty: 200-399
+     */
+    public record ActiveCheck(String path, int intervalMs, int timeoutMs, int healthy, int unhealthy,
+                              Set<Integer> statuses) {
+    }
+
+    /**
+     * Passive outlier ejection, from real traffic.
+     *
+     * @param consecutiveFailures failures in a row that eject a target
+     * @param ejectMs             first ejection's length; each repeat adds as much again (up to 10×)
+     * @param maxEjectedPercent   never eject more than this share of the targets
+     * @param statuses            upstream statuses that count as failures (refusals, resets and timeouts always do)
+     */
+    public record PassiveCheck(int consecutiveFailures, int ejectMs, int maxEjectedPercent, Set<Integer> statuses) {
+        /** On by default: 5 failures in a row, 30 s, at most half the targets; 502, 503, 504 count. */
+        public static final PassiveCheck DEFAULTS = new PassiveCheck(5, 30_000, 50, Set.of(502, 503, 504));
+    }
+
+    /**
+     * TLS to {@code https://} targets.
+     *
+     * @param verify     check the chain and the name
+     * @param ca         PEM CA certificates ("" for the JDK's trust store)
+     * @param sni        server name ("" for the target's host)
+     * @param clientCert PEM chain for mutual TLS ("" for none)
+     * @param clientKey  its PKCS#8 PEM key ("" for none)
+     */
+    public record TlsSpec(boolean verify, String ca, String sni, String clientCert, String clientKey) {
+        /** Verify against the JDK's trust store, no client certificate. */
+        public static final TlsSpec DEFAULTS = new TlsSpec(true, "", "", "", "");
+
+        @Override
+        public String toString() {
+            return "TlsSpec[verify=" + verify + ", sni=" + sni + ", ca=" + (ca.isEmpty() ? "default" : "pem")
+                    + ", client=" + !clientCert.isEmpty() + "]";
+        }
     }
 
     /**

@@ -28,7 +28,12 @@ public enum EntityKind {
     /** Edge settings of every node ({@code settings}, an object). */
     SETTINGS("settings", "settings", Shape.SINGLETON),
     /** Keys whose signature lets developers upload jars ({@code trusted_jar_signers}, an array). */
-    TRUSTED_JAR_SIGNERS("trusted_jar_signers", "trusted_jar_signers", Shape.SINGLETON);
+    TRUSTED_JAR_SIGNERS("trusted_jar_signers", "trusted_jar_signers", Shape.SINGLETON),
+    /**
+     * A named, shared upstream ({@code upstreams[]}, by id), served at {@code /v1/upstreams}; routes name it. Its
+     * targets can also be registered one by one ({@code POST /v1/upstreams/{id}/targets}).
+     */
+    UPSTREAM("upstream", "upstreams", Shape.COLLECTION, "upstreams");
 
     /** How a kind sits in the document. */
     public enum Shape {

@@ -6,13 +6,13 @@ import io.sluice.runtime.FilterMethods;
 import io.sluice.registry.config.GatewayConfig.OnError;
 import io.sluice.registry.config.GatewayConfig.RouteSpec;
 import io.sluice.runtime.observe.RouteMeters;
-import io.sluice.runtime.upstream.ConnectionPool;
+import io.sluice.registry.config.GatewayConfig.UpstreamSpec;
+import io.sluice.runtime.upstream.Upstream;
 
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * A route made ready for traffic: its filter chain instantiated, its upstream groups bound to connection pools.
+ * A route made ready for traffic: its filter chain instantiated, its upstream groups bound to upstreams.
  *
  * @param spec           the route as configured
  * @param chain          global filters, then the route's, in order
@@ -30,7 +30,7 @@ record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest,
                      Aggregator aggregate) {
 
     /** The upstream "group" of an aggregate route: no targets; what {@code Exchange.upstream()} names. */
-    static final Group AGGREGATE = new Group("aggregate", new Target[0], 0, 0, 0);
+    static final Group AGGREGATE = new Group("aggregate", null, "", null);
 
     CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest, boolean bufferResponse,
                   Group upstream, Map<String, Group> groups, RouteMeters meters, Aggregator aggregate) {
@@ -59,36 +59,14 @@ record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest,
     }
 
     /**
-     * @param pool     connections to the target
-     * @param basePath path prefix of the target URL ("" for none)
-     * @param weight   relative weight
-     * @param url      the target as configured, for logs and access records
-     */
-    record Target(ConnectionPool pool, String basePath, int weight, String url) {
-    }
-
-    /**
-     * An upstream group: weighted targets and their timeouts.
+     * An upstream group of a route: the route's {@code upstream} ({@code default}) or one of its named
+     * {@code upstreams}, bound to the data plane's {@link Upstream} (shared by every route naming the same one).
      *
-     * @param name             {@code default} or the key in the route's {@code upstreams}
-     * @param targets          targets with a weight above 0
-     * @param totalWeight      sum of weights
-     * @param connectTimeoutMs connect timeout
-     * @param timeoutMs        response timeout
+     * @param name     {@code default} or the key in the route's {@code upstreams}
+     * @param upstream the upstream (null for an aggregate route's placeholder)
+     * @param key      the upstream's key ({@code upstream:<id>} for a shared one)
+     * @param spec     an inline upstream's config as built (a shared one's comes from the snapshot)
      */
-    record Group(String name, Target[] targets, int totalWeight, int connectTimeoutMs, int timeoutMs) {
-        Target pick() {
-            if (targets.length == 1) {
-                return targets[0];
-            }
-            int r = ThreadLocalRandom.current().nextInt(totalWeight);
-            for (Target t : targets) {
-                r -= t.weight();
-                if (r < 0) {
-                    return t;
-                }
-            }
-            return targets[targets.length - 1];
-        }
+    record Group(String name, Upstream upstream, String key, UpstreamSpec spec) {
     }
 }

@@ -17,7 +17,9 @@ import io.sluice.runtime.MissingSecretFilter;
 import io.sluice.runtime.routing.Router;
 import io.sluice.runtime.observe.RouteMeters;
 import io.sluice.runtime.upstream.ConnectionPool;
+import io.sluice.runtime.upstream.Upstream;
 import io.sluice.runtime.upstream.UpstreamClient;
+import io.sluice.runtime.upstream.Upstreams;
 
 import java.net.URI;
 import java.util.ArrayList;
@@ -42,7 +44,8 @@ import java.util.logging.Logger;
  * @param router    route slots by method, host and path: an index into {@code table}
  * @param table     the compiled routes the router's slots point at
  * @param slots     each route's slot in {@code table}, by id
- * @param pools     the connection pools its targets use
+ * @param pools     the connection pools its aggregate calls use (upstreams own theirs)
+ * @param upstreams the shared upstreams' configs, by id
  * @param consumers the registry consumers, for auth filters
  * @param settings  the edge settings as configured
  * @param tracked   whether some part holds something to release (a plugin jar): then requests are counted
@@ -50,7 +53,8 @@ import java.util.logging.Logger;
  * @param edge      the edge settings, compiled (paths, trusted proxies, client limits)
  */
 public record ConfigSnapshot(long version, Globals globals, Map<String, Built> routes, Router<Integer> router,
-                             CompiledRoute[] table, Map<String, Integer> slots, Set<ConnectionPool> pools, ConsumerDirectory consumers,
+                             CompiledRoute[] table, Map<String, Integer> slots, Set<ConnectionPool> pools,
+                             Map<String, GatewayConfig.UpstreamSpec> upstreams, ConsumerDirectory consumers,
                              GatewayConfig.Settings settings, boolean tracked, Inflight inflight,
                              io.sluice.runtime.edge.EdgePolicy edge) {
     private static final Logger LOG = Logger.getLogger(ConfigSnapshot.class.getName());
@@ -85,9 +89,30 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
      * @param settings  the new settings, if they changed
      * @param routes    changed routes by id: the new spec, or empty when removed
      * @param consumers changed consumers by id (with all their keys): the new spec, or empty when removed
+     * @param upstreams changed shared upstreams by id: the new spec, or empty when removed
      */
     public record Delta(Optional<List<PluginEntry>> globals, Optional<GatewayConfig.Settings> settings,
-                        Map<String, Optional<RouteSpec>> routes, Map<String, Optional<ConsumerSpec>> consumers) {
+                        Map<String, Optional<RouteSpec>> routes, Map<String, Optional<ConsumerSpec>> consumers,
+                        Map<String, Optional<GatewayConfig.UpstreamSpec>> upstreams) {
+    }
+
+    /**
+     * Every upstream this snapshot's routes use, with the config it should run with: what
+     * {@link io.sluice.runtime.upstream.Upstreams#commit} makes live once the snapshot serves.
+     *
+     * @return upstream to config
+     */
+    public Map<Upstream, GatewayConfig.UpstreamSpec> upstreamsInUse() {
+        Map<Upstream, GatewayConfig.UpstreamSpec> out = new java.util.IdentityHashMap<>();
+        for (Built b : routes.values()) {
+            for (CompiledRoute.Group g : b.route().groups().values()) {
+                if (g.upstream() != null) {
+                    out.put(g.upstream(), g.key().startsWith("upstream:")
+                            ? upstreams.get(g.key().substring("upstream:".length())) : g.spec());
+                }
+            }
+        }
+        return out;
     }
 
     /**
@@ -112,12 +137,16 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
      * @param version config version
      * @param config  a validated config
      * @param catalog filter factories
-     * @param client  upstream client owning the pools
+     * @param client    upstream client owning the pools
+     * @param upstreams the data plane's upstreams
      * @return the snapshot
      * @throws ConfigException if a filter refuses its config
      */
     public static ConfigSnapshot build(long version, GatewayConfig config, FilterCatalog catalog,
-                                       UpstreamClient client) throws ConfigException {
+                                       UpstreamClient client, Upstreams upstreams) throws ConfigException {
+        Map<String, GatewayConfig.UpstreamSpec> shared = new LinkedHashMap<>();
+        config.upstreams().forEach(u -> shared.put(u.id().orElseThrow(), u));
+        UpstreamBinder binder = new UpstreamBinder(client, upstreams, Map.copyOf(shared));
         List<Problem> problems = new ArrayList<>();
         List<Runnable> acquired = new ArrayList<>();
         List<String> unresolved = new ArrayList<>();
@@ -127,11 +156,11 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
             Map<String, Built> routes = new LinkedHashMap<>();
             for (int i = 0; i < config.routes().size(); i++) {
                 RouteSpec r = config.routes().get(i);
-                routes.put(r.id(), compile(r, "routes[" + i + "]", globals, catalog, client, problems, acquired,
+                routes.put(r.id(), compile(r, "routes[" + i + "]", globals, catalog, binder, problems, acquired,
                         unresolved));
             }
-            ConfigSnapshot s = assemble(version, globals, routes, ConsumerDirectory.of(config.consumers()),
-                    config.settings(), problems);
+            ConfigSnapshot s = assemble(version, globals, routes, binder.shared(),
+                    ConsumerDirectory.of(config.consumers()), config.settings(), problems);
             unresolved.forEach(u -> LOG.severe("config version " + version + ": " + u));
             ok = true;
             return s;
@@ -148,12 +177,22 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
      * @param version the new version
      * @param delta   what changed
      * @param catalog filter factories
-     * @param client  upstream client owning the pools
+     * @param client    upstream client owning the pools
+     * @param upstreams the data plane's upstreams
      * @return the new snapshot and what this one held that it does not
      * @throws ConfigException if a filter refuses its config (nothing changes)
      */
-    public Transition next(long version, Delta delta, FilterCatalog catalog, UpstreamClient client)
-            throws ConfigException {
+    public Transition next(long version, Delta delta, FilterCatalog catalog, UpstreamClient client,
+                           Upstreams upstreams) throws ConfigException {
+        Map<String, GatewayConfig.UpstreamSpec> shared = new LinkedHashMap<>(this.upstreams);
+        delta.upstreams().forEach((id, spec) -> {
+            if (spec.isPresent()) {
+                shared.put(id, spec.get());
+            } else {
+                shared.remove(id);
+            }
+        });
+        UpstreamBinder binder = new UpstreamBinder(client, upstreams, Map.copyOf(shared));
         List<Problem> problems = new ArrayList<>();
         List<Runnable> acquired = new ArrayList<>();
         List<String> unresolved = new ArrayList<>();
@@ -181,7 +220,7 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
             });
             for (Map.Entry<String, RouteSpec> e : rebuild.entrySet()) {
                 Built old = next.put(e.getKey(), compile(e.getValue(), "routes[" + e.getKey() + "]", g, catalog,
-                        client, problems, acquired, unresolved));
+                        binder, problems, acquired, unresolved));
                 if (old != null) {
                     dropped.addAll(old.releases());
                 }
@@ -190,7 +229,7 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
             ConfigSnapshot s;
             if (rebuild.isEmpty() && delta.routes().isEmpty() && delta.globals().isEmpty()) {
                 // consumers or settings only: the routes, router and pools stay as they are
-                s = new ConfigSnapshot(version, g, routes, router, table, slots, pools, directory,
+                s = new ConfigSnapshot(version, g, routes, router, table, slots, pools, binder.shared(), directory,
                         delta.settings().orElse(settings), tracked, new Inflight(),
                         delta.settings().isPresent() ? new io.sluice.runtime.edge.EdgePolicy(delta.settings().get())
                                 : edge);
@@ -206,11 +245,12 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
                     tr |= !e.getValue().releases().isEmpty();
                 }
                 s = new ConfigSnapshot(version, g, java.util.Collections.unmodifiableMap(next), router, t, slots,
-                        Set.copyOf(p), directory, delta.settings().orElse(settings), tr, new Inflight(),
+                        Set.copyOf(p), binder.shared(), directory, delta.settings().orElse(settings), tr, new Inflight(),
                         delta.settings().isPresent() ? new io.sluice.runtime.edge.EdgePolicy(delta.settings().get())
                                 : edge);
             } else {
-                s = assemble(version, g, next, directory, delta.settings().orElse(settings), problems);
+                s = assemble(version, g, next, binder.shared(), directory, delta.settings().orElse(settings),
+                        problems);
             }
             unresolved.forEach(u -> LOG.severe("config version " + version + ": " + u));
             ok = true;
@@ -252,11 +292,22 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
         // a secret's variable missing here is no reason to refuse the config: the nodes that serve it may have it
         List<Runnable> acquired = new ArrayList<>();
         List<Problem> problems = new ArrayList<>();
-        try (UpstreamClient offline = new UpstreamClient()) {
+        try (UpstreamClient offline = new UpstreamClient(); Upstreams none = new Upstreams(offline, null)) {
+            Map<String, GatewayConfig.UpstreamSpec> shared = new LinkedHashMap<>();
+            for (int i = 0; i < config.upstreams().size(); i++) {
+                GatewayConfig.UpstreamSpec u = config.upstreams().get(i);
+                shared.put(u.id().orElseThrow(), u);
+                try {
+                    Upstream.check(u);
+                } catch (IllegalArgumentException e) {
+                    problems.add(new Problem("upstreams[" + i + "].tls", 0, e.getMessage()));
+                }
+            }
+            UpstreamBinder binder = new UpstreamBinder(offline, none, Map.copyOf(shared));
             Globals globals = globals(config.globalPlugins(), catalog, problems, acquired, new ArrayList<>());
             Router.Builder<Integer> router = Router.builder();
             for (int i = 0; i < config.routes().size(); i++) {
-                Built b = compile(config.routes().get(i), "routes[" + i + "]", globals, catalog, offline, problems,
+                Built b = compile(config.routes().get(i), "routes[" + i + "]", globals, catalog, binder, problems,
                         acquired, new ArrayList<>());
                 route(router, b.route(), i, "routes[" + i + "]", problems);
             }
@@ -269,6 +320,7 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
     }
 
     private static ConfigSnapshot assemble(long version, Globals globals, Map<String, Built> routes,
+                                           Map<String, GatewayConfig.UpstreamSpec> upstreams,
                                            ConsumerDirectory consumers, GatewayConfig.Settings settings,
                                            List<Problem> problems) throws ConfigException {
         Router.Builder<Integer> router = Router.builder();
@@ -289,7 +341,7 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
             throw new ConfigException(problems);
         }
         return new ConfigSnapshot(version, globals, java.util.Collections.unmodifiableMap(routes), router.build(),
-                table, Map.copyOf(slots), Set.copyOf(pools), consumers, settings, tracked, new Inflight(),
+                table, Map.copyOf(slots), Set.copyOf(pools), upstreams, consumers, settings, tracked, new Inflight(),
                 new io.sluice.runtime.edge.EdgePolicy(settings));
     }
 
@@ -318,7 +370,7 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
     }
 
     private static Built compile(RouteSpec r, String at, Globals globals, FilterCatalog catalog,
-                                 UpstreamClient client, List<Problem> problems, List<Runnable> acquired,
+                                 UpstreamBinder binder, List<Problem> problems, List<Runnable> acquired,
                                  List<String> unresolved) {
         List<Runnable> releases = new ArrayList<>();
         Set<ConnectionPool> pools = new HashSet<>();
@@ -327,9 +379,19 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
         acquired.addAll(releases);
         CompiledRoute.BoundFilter[] filters = chain.toArray(CompiledRoute.BoundFilter[]::new);
         Map<String, CompiledRoute.Group> groups = new LinkedHashMap<>();
-        Aggregator aggregate = r.aggregate().map(a -> Aggregator.create(a, client, pools)).orElse(null);
-        r.upstream().ifPresent(u -> groups.put(DEFAULT_GROUP, group(DEFAULT_GROUP, u, client, pools)));
-        r.upstreams().forEach((name, spec) -> groups.put(name, group(name, spec, client, pools)));
+        Aggregator aggregate = r.aggregate().map(a -> Aggregator.create(a, binder.client(), pools)).orElse(null);
+        r.upstream().ifPresent(u -> {
+            CompiledRoute.Group g = binder.bind(r.id(), DEFAULT_GROUP, u, at + ".upstream", problems);
+            if (g != null) {
+                groups.put(DEFAULT_GROUP, g);
+            }
+        });
+        r.upstreams().forEach((name, ref) -> {
+            CompiledRoute.Group g = binder.bind(r.id(), name, ref, at + ".upstreams." + name, problems);
+            if (g != null) {
+                groups.put(name, g);
+            }
+        });
         for (CompiledRoute.BoundFilter f : filters) {
             for (String wanted : f.filter().upstreams()) {
                 if (aggregate != null) {
@@ -350,29 +412,6 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
                 new RouteMeters(r.id(), chain.stream().map(CompiledRoute.BoundFilter::name).toArray(String[]::new)),
                 aggregate);
         return new Built(compiled, List.copyOf(releases), Set.copyOf(pools));
-    }
-
-    private static CompiledRoute.Group group(String name, GatewayConfig.UpstreamSpec spec, UpstreamClient client,
-                                             Set<ConnectionPool> pools) {
-        List<CompiledRoute.Target> targets = new ArrayList<>();
-        int total = 0;
-        for (GatewayConfig.Target t : spec.targets()) {
-            if (t.weight() == 0) {
-                continue;
-            }
-            URI u = t.url();
-            int port = u.getPort() < 0 ? 80 : u.getPort();
-            String base = u.getRawPath() == null || u.getRawPath().equals("/") ? "" : u.getRawPath();
-            if (base.endsWith("/")) {
-                base = base.substring(0, base.length() - 1);
-            }
-            ConnectionPool pool = client.pool(u.getHost(), port);
-            pools.add(pool);
-            targets.add(new CompiledRoute.Target(pool, base, t.weight(), u.toString()));
-            total += t.weight();
-        }
-        return new CompiledRoute.Group(name, targets.toArray(CompiledRoute.Target[]::new), total,
-                spec.connectTimeoutMs(), spec.timeoutMs());
     }
 
     private static List<CompiledRoute.BoundFilter> bind(List<PluginEntry> entries, String path,

@@ -5,7 +5,9 @@ import io.sluice.registry.config.GatewayConfig;
 import io.sluice.runtime.FilterCatalog;
 import io.sluice.runtime.observe.AccessLog;
 import io.sluice.runtime.observe.Tracing;
+import io.sluice.runtime.upstream.DnsResolver;
 import io.sluice.runtime.upstream.UpstreamClient;
+import io.sluice.runtime.upstream.Upstreams;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +23,7 @@ public final class Gateway implements AutoCloseable {
     private static final long DRAIN_POLL_MS = 10;
     private final FilterCatalog catalog;
     private final UpstreamClient client;
+    private final Upstreams upstreams;
     private final Tracing tracing;
     private final AccessLog accessLog;
     private final AtomicReference<ConfigSnapshot> current;
@@ -59,10 +62,12 @@ public final class Gateway implements AutoCloseable {
     public Gateway(FilterCatalog catalog, UpstreamClient client, Tracing tracing, AccessLog accessLog) {
         this.catalog = catalog;
         this.client = client;
+        this.upstreams = new Upstreams(client, DnsResolver.fromSystemProperty());
         this.tracing = tracing;
         this.accessLog = accessLog;
         try {
-            this.current = new AtomicReference<>(ConfigSnapshot.build(0, GatewayConfig.EMPTY, catalog, client));
+            this.current = new AtomicReference<>(ConfigSnapshot.build(0, GatewayConfig.EMPTY, catalog, client,
+                    upstreams));
         } catch (ConfigException e) {
             throw new IllegalStateException(e);
         }
@@ -133,10 +138,10 @@ public final class Gateway implements AutoCloseable {
      */
     public ConfigSnapshot apply(long version, GatewayConfig config) throws ConfigException {
         synchronized (writeLock) {
-            ConfigSnapshot next = ConfigSnapshot.build(version, config, catalog, client);
+            ConfigSnapshot next = ConfigSnapshot.build(version, config, catalog, client, upstreams);
             ConfigSnapshot previous = current.getAndSet(next);
             loaded = true;
-            client.retainOnly(next.pools());
+            commitUpstreams(next);
             retire(previous, allOf(previous));
             return next;
         }
@@ -152,13 +157,28 @@ public final class Gateway implements AutoCloseable {
      */
     public ConfigSnapshot apply(long version, ConfigSnapshot.Delta delta) throws ConfigException {
         synchronized (writeLock) {
-            ConfigSnapshot.Transition t = current.get().next(version, delta, catalog, client);
+            ConfigSnapshot.Transition t = current.get().next(version, delta, catalog, client, upstreams);
             ConfigSnapshot previous = current.getAndSet(t.next());
             loaded = true;
-            client.retainOnly(t.next().pools());
+            commitUpstreams(t.next());
             retire(previous, t.dropped());
             return t.next();
         }
+    }
+
+    /** The serving snapshot's upstreams go live; the pools nobody uses any more close. */
+    private void commitUpstreams(ConfigSnapshot s) {
+        upstreams.keepAlso(s.pools());
+        upstreams.commit(s.upstreamsInUse());
+    }
+
+    /**
+     * The data plane's upstreams: balancing and health state, per upstream.
+     *
+     * @return the upstreams
+     */
+    public Upstreams upstreams() {
+        return upstreams;
     }
 
     private static List<Runnable> allOf(ConfigSnapshot s) {
@@ -276,6 +296,7 @@ public final class Gateway implements AutoCloseable {
 
     @Override
     public void close() {
+        upstreams.close();
         client.close();
         tracing.close();
         accessLog.close();

@@ -28,7 +28,10 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.context.Scope;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.sluice.runtime.routing.Router;
+import io.sluice.registry.config.GatewayConfig;
 import io.sluice.runtime.upstream.ClientBodyException;
+import io.sluice.runtime.upstream.Endpoint;
+import io.sluice.runtime.upstream.Upstream;
 import io.sluice.runtime.upstream.RequestBody;
 import io.sluice.runtime.upstream.UpstreamException;
 import io.sluice.runtime.upstream.UpstreamRequest;
@@ -396,54 +399,114 @@ public final class ProxyHandler implements Handler {
      * Calls the upstream, under the route's policies (circuit breakers, bulkheads, retries): each is asked before
      * every attempt and told its result; a retry is made when one asks and the body can be sent again.
      *
+     * <p>Failover: the upstream's balancer picks each attempt's target, never one this request already tried while
+     * another is left. A policy refusing a target (an open circuit) means "pick another", and its answer is sent only
+     * when no target is left. A connect failure (nothing was sent) moves to another target for any request; a failure
+     * after sending does so for an idempotent request with a replayable body; both within the upstream's
+     * {@code retries}. Every attempt's result feeds the target's passive health.
+     *
      * @return the response, or null when a policy refused the call (its response was sent)
      */
     private UpstreamResponse callUpstream(ServerResponse res, ProxyExchange ex, CompiledRoute route, String method,
                                           Headers headers, RequestBody body) throws UpstreamException, IOException {
         UpstreamPolicy[] policies = route.policies();
-        for (int attempt = 1; ; attempt++) {
-            CompiledRoute.Group group = ex.group;
-            CompiledRoute.Target target = group.pick();
+        Upstream upstream = ex.group.upstream();
+        GatewayConfig.UpstreamSpec spec = upstream.spec();
+        String hashKey = upstream.hashes() ? hashKey(ex, spec.hashOn().orElse(null), headers) : null;
+        boolean idempotent = IDEMPOTENT.contains(method);
+        Endpoint[] tried = null;
+        int triedCount = 0;
+        int sends = 0;
+        int failovers = 0;
+        Outcome.Respond refusedAnswer = null;
+        UpstreamException lastFailure = null;
+        while (true) {
+            Endpoint target = upstream.pick(hashKey, tried);
+            if (target == null) {
+                if (refusedAnswer != null) {
+                    if (ex.error == null) {
+                        ex.error = "upstream_refused";
+                    }
+                    finish(res, ex, route, route.chain().length, refusedAnswer);
+                    return null;
+                }
+                if (lastFailure != null) {
+                    throw lastFailure;
+                }
+                ex.error = "no_upstream_target";
+                Outcome.Respond none = Outcome.error(503, "no_upstream_target", "upstream "
+                        + upstream.key().substring(upstream.key().indexOf(':') + 1) + " has no target to send to");
+                none.headers().set("Retry-After", "1");
+                finish(res, ex, route, route.chain().length, none);
+                return null;
+            }
+            if (tried == null) {
+                tried = new Endpoint[Math.min(upstream.endpoints().length, MAX_ATTEMPTS + 8) + 1];
+            }
+            if (triedCount < tried.length) {
+                tried[triedCount++] = target;
+            }
             ex.upstreamTarget = target.url();
             UpstreamPolicy.Attempt[] tickets = policies.length == 0 ? NO_TICKETS
                     : new UpstreamPolicy.Attempt[policies.length];
+            Outcome.Respond refused = null;
             for (int i = 0; i < policies.length; i++) {
-                tickets[i] = policies[i].begin(ex, target.url(), attempt);
-                Outcome.Respond refused = tickets[i].refused();
+                tickets[i] = policies[i].begin(ex, target.url(), sends + 1);
+                refused = tickets[i].refused();
                 if (refused != null) {
                     for (int j = 0; j < i; j++) {
                         tickets[j].abandoned();
                     }
-                    if (ex.error == null) {
-                        ex.error = "upstream_refused";
-                    }
+                    break;
+                }
+            }
+            if (refused != null) {
+                refusedAnswer = refused;   // this target is refused (circuit open): another one may not be
+                if (triedCount >= tried.length) {
+                    tried = null;          // cannot remember more: stop here
+                    ex.error = "upstream_refused";
                     finish(res, ex, route, route.chain().length, refused);
                     return null;
                 }
+                continue;
             }
+            sends++;
             String upstreamTarget = target.basePath() + ex.path() + (ex.query().isEmpty() ? "" : "?" + ex.query());
             Span span = ex.span == null ? null : gateway.tracing().startUpstream(ex.span, method,
-                    target.url() + ex.path() + (ex.query().isEmpty() ? "" : "?" + ex.query()), attempt, headers);
+                    target.url() + ex.path() + (ex.query().isEmpty() ? "" : "?" + ex.query()), sends, headers);
             long sent = System.nanoTime();
             UpstreamResponse up;
+            target.begin();
             try {
-                up = gateway.client().send(target.pool(), new UpstreamRequest(method, upstreamTarget, headers, body),
-                        group.connectTimeoutMs(), group.timeoutMs());
+                up = target.transport().send(new UpstreamRequest(method, upstreamTarget, headers, body),
+                        spec.connectTimeoutMs(), spec.timeoutMs());
             } catch (UpstreamException e) {
+                ex.upstreamNanos = System.nanoTime() - sent;
+                target.end(ex.upstreamNanos);
+                upstream.report(target, 0, e.getMessage());
                 if (span != null) {
                     Tracing.failed(span, e.kind() == UpstreamException.Kind.TIMEOUT ? "upstream_timeout"
                             : "upstream_error");
                 }
-                ex.upstreamNanos = System.nanoTime() - sent;
                 boolean retry = false;
                 for (UpstreamPolicy.Attempt t : tickets) {
                     retry |= t.failed(e.kind() == UpstreamException.Kind.TIMEOUT, ex.upstreamNanos);
                 }
-                if (retry && attempt < MAX_ATTEMPTS && body.replayable()) {
+                lastFailure = e;
+                boolean failover = (!e.sent() || (idempotent && body.replayable())) && failovers < spec.retries();
+                if (failover && sends < MAX_ATTEMPTS) {
+                    failovers++;
+                    FAILOVERS.increment();
+                    continue;
+                }
+                if (retry && sends < MAX_ATTEMPTS && body.replayable()) {
+                    tried = null;   // the policy's retry may go to any target, this one included
+                    triedCount = 0;
                     continue;
                 }
                 throw e;
             } catch (ClientBodyException | RuntimeException e) {
+                target.end(System.nanoTime() - sent);
                 // the client's body broke off while it was streamed: no verdict on the upstream, but the policies'
                 // tickets must be given back (a bulkhead place would leak)
                 for (UpstreamPolicy.Attempt t : tickets) {
@@ -455,6 +518,8 @@ public final class ProxyHandler implements Handler {
                 throw e;
             }
             ex.upstreamNanos = System.nanoTime() - sent;
+            target.end(ex.upstreamNanos);
+            upstream.report(target, up.status(), null);
             if (span != null) {
                 Tracing.answered(span, up.status());
             }
@@ -462,12 +527,46 @@ public final class ProxyHandler implements Handler {
             for (UpstreamPolicy.Attempt t : tickets) {
                 retry |= t.completed(up.status(), ex.upstreamNanos);
             }
-            if (retry && attempt < MAX_ATTEMPTS && body.replayable()) {
+            if (retry && sends < MAX_ATTEMPTS && body.replayable()) {
                 new ProxyExchange.ProxyResponse(up.status(), up.headers(), null, up).discardUpstream();
-                continue;
+                continue;   // prefers a target not tried yet
             }
             return up;
         }
+    }
+
+    private static final java.util.Set<String> IDEMPOTENT = java.util.Set.of("GET", "HEAD", "OPTIONS", "TRACE",
+            "PUT", "DELETE");
+    private static final io.micrometer.core.instrument.Counter FAILOVERS = io.micrometer.core.instrument.Counter
+            .builder("sluice.upstream.failovers").description("attempts moved to another target after a failure")
+            .register(io.sluice.runtime.observe.Telemetry.registry());
+
+    /** What {@code consistent_hash} hashes for this request; null when the request has none. */
+    private static String hashKey(ProxyExchange ex, GatewayConfig.HashOn on, Headers headers) {
+        if (on == null) {
+            return null;
+        }
+        return switch (on.by()) {
+            case "header" -> headers.firstOrNull(on.name());
+            case "cookie" -> cookie(headers, on.name());
+            case "consumer" -> ex.consumer().map(io.sluice.plugin.Consumer::id).orElse(null);
+            default -> ex.clientAddress();
+        };
+    }
+
+    private static String cookie(Headers headers, String name) {
+        for (int i = 0, n = headers.size(); i < n; i++) {
+            if (!headers.name(i).equalsIgnoreCase("Cookie")) {
+                continue;
+            }
+            for (String part : headers.value(i).split(";")) {
+                int eq = part.indexOf('=');
+                if (eq > 0 && part.substring(0, eq).strip().equals(name)) {
+                    return part.substring(eq + 1).strip();
+                }
+            }
+        }
+        return null;
     }
 
     private void clientBodyFailed(ServerResponse res, ProxyExchange ex, CompiledRoute route, Throwable cause) {

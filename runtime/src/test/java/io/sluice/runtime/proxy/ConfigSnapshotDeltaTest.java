@@ -30,6 +30,7 @@ class ConfigSnapshotDeltaTest {
     final FilterCatalog catalog = FilterCatalog.builtins();
     final ConfigParser parser = new ConfigParser(catalog);
     final UpstreamClient client = new UpstreamClient();
+    final io.sluice.runtime.upstream.Upstreams upstreams = new io.sluice.runtime.upstream.Upstreams(client, null);
 
     @AfterEach
     void close() {
@@ -52,7 +53,7 @@ class ConfigSnapshotDeltaTest {
     static ConfigSnapshot.Delta delta(Optional<List<GatewayConfig.PluginEntry>> globals,
                                       Map<String, Optional<RouteSpec>> routes,
                                       Map<String, Optional<ConsumerSpec>> consumers) {
-        return new ConfigSnapshot.Delta(globals, Optional.empty(), routes, consumers);
+        return new ConfigSnapshot.Delta(globals, Optional.empty(), routes, consumers, Map.of());
     }
 
     static Object found(ConfigSnapshot s, String path) {
@@ -65,11 +66,11 @@ class ConfigSnapshotDeltaTest {
         String key = "sk_one";
         ConfigSnapshot v1 = ConfigSnapshot.build(1, parse("routes:\n" + route("a", "/a", "[{name: cors, config: {allow_origins: [\"https://a.example\"]}}]")
                 + route("b", "/b", "[]") + "consumers:\n  - id: c1\n    api_keys: [{id: k1, hash: \""
-                + Secrets.hash(key) + "\"}]\n"), catalog, client);
+                + Secrets.hash(key) + "\"}]\n"), catalog, client, upstreams);
 
         // one route changed: b is the same compiled object, a is new, the router knows a's new path
         ConfigSnapshot v2 = v1.next(2, delta(Optional.empty(), Map.of("a", Optional.of(routeSpec("a", "/a2", "[]"))),
-                Map.of()), catalog, client).next();
+                Map.of()), catalog, client, upstreams).next();
         assertSame(v1.routes().get("b").route(), v2.routes().get("b").route());
         assertNotSame(v1.routes().get("a").route(), v2.routes().get("a").route());
         assertEquals("a", found(v2, "/a2"));
@@ -78,7 +79,7 @@ class ConfigSnapshotDeltaTest {
 
         // only b's plugins change: the router is reused, b's slot points at its new chain, v2 keeps the old one
         ConfigSnapshot v2b = v2.next(2, delta(Optional.empty(), Map.of("b", Optional.of(routeSpec("b", "/b",
-                "[{name: cors, config: {allow_origins: [\"https://b.example\"]}}]"))), Map.of()), catalog, client).next();
+                "[{name: cors, config: {allow_origins: [\"https://b.example\"]}}]"))), Map.of()), catalog, client, upstreams).next();
         assertSame(v2.router(), v2b.router());
         assertEquals("cors", v2b.table()[v2b.slots().get("b")].chain()[0].name());
         assertEquals(0, v2.table()[v2.slots().get("b")].chain().length);
@@ -88,7 +89,7 @@ class ConfigSnapshotDeltaTest {
         ConsumerSpec c2 = new ConsumerSpec("c2", List.of("gold"), List.of(new GatewayConfig.ApiKeySpec("k2",
                 Secrets.hash("sk_two"))));
         ConfigSnapshot v3 = v2.next(3, delta(Optional.empty(), Map.of(), Map.of("c2", Optional.of(c2))), catalog,
-                client).next();
+                client, upstreams).next();
         assertSame(v2.router(), v3.router());
         assertSame(v2.routes(), v3.routes());
         assertEquals("c2", v3.consumers().byApiKey("sk_two").orElseThrow().id());
@@ -98,7 +99,7 @@ class ConfigSnapshotDeltaTest {
         // c1 loses its key, c2 is removed
         ConfigSnapshot v4 = v3.next(4, delta(Optional.empty(), Map.of(), Map.of(
                 "c1", Optional.of(new ConsumerSpec("c1", List.of(), List.of())), "c2", Optional.empty())),
-                catalog, client).next();
+                catalog, client, upstreams).next();
         assertTrue(v4.consumers().byApiKey(key).isEmpty());
         assertTrue(v4.consumers().byId("c2").isEmpty());
         assertEquals(1, v4.consumers().size());
@@ -106,25 +107,25 @@ class ConfigSnapshotDeltaTest {
 
         // the global plugins changed: every chain is rebuilt and starts with them
         ConfigSnapshot v5 = v4.next(5, delta(Optional.of(parse("global_plugins: [{name: cors, config: {allow_origins: [\"https://a.example\"]}}]").globalPlugins()),
-                Map.of(), Map.of()), catalog, client).next();
+                Map.of(), Map.of()), catalog, client, upstreams).next();
         assertNotSame(v4.routes().get("b").route(), v5.routes().get("b").route());
         assertEquals("cors", v5.routes().get("b").route().chain()[0].name());
         assertEquals(0, v4.routes().get("b").route().chain().length);
 
         // a route removed
         ConfigSnapshot v6 = v5.next(6, delta(Optional.empty(), Map.of("b", Optional.empty()), Map.of()), catalog,
-                client).next();
+                client, upstreams).next();
         assertEquals(List.of("a"), List.copyOf(v6.routes().keySet()));
         assertInstanceOf(Router.NotFound.class, v6.router().lookup("GET", "", "/b"));
     }
 
     @Test
     void aRefusedChangeLeavesTheSnapshotAsItWas() throws Exception {
-        ConfigSnapshot v1 = ConfigSnapshot.build(1, parse("routes:\n" + route("a", "/a", "[]")), catalog, client);
+        ConfigSnapshot v1 = ConfigSnapshot.build(1, parse("routes:\n" + route("a", "/a", "[]")), catalog, client, upstreams);
         // the new route's path clashes in the router with a's: refused, v1 unchanged
         assertTrue(org.junit.jupiter.api.Assertions.assertThrows(io.sluice.registry.config.ConfigException.class,
                 () -> v1.next(2, delta(Optional.empty(), Map.of("b", Optional.of(routeSpec("b", "/a", "[]"))),
-                        Map.of()), catalog, client)).getMessage() != null);
+                        Map.of()), catalog, client, upstreams)).getMessage() != null);
         assertEquals(List.of("a"), List.copyOf(v1.routes().keySet()));
     }
 }
