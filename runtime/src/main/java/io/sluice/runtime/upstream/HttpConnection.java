@@ -22,6 +22,8 @@ final class HttpConnection implements Closeable {
 
     final ConnectionPool pool;
     private final Socket socket;
+    /** The TCP socket under {@code socket} (the same one for plain HTTP). */
+    private final Socket raw;
     private final InputStream in;
     private final OutputStream out;
     private final byte[] buf = new byte[BUFFER];
@@ -34,10 +36,21 @@ final class HttpConnection implements Closeable {
     long timeoutNanos;
     long idleSinceNanos;
     int requests;
+    /** TLS: set when the server asked for a client certificate (a failing first exchange is then likely its refusal). */
+    String clientCertificateNote;
 
     HttpConnection(ConnectionPool pool, Socket socket) throws IOException {
+        this(pool, socket, socket);
+    }
+
+    /**
+     * @param socket what requests are written to: {@code raw}, or a TLS socket layered over it
+     * @param raw    the TCP socket
+     */
+    HttpConnection(ConnectionPool pool, Socket socket, Socket raw) throws IOException {
         this.pool = pool;
         this.socket = socket;
+        this.raw = raw;
         this.in = socket.getInputStream();
         this.out = new TimedOutput(socket.getOutputStream());
     }
@@ -269,7 +282,9 @@ final class HttpConnection implements Closeable {
             closed = true;
             deadlineNanos = 0;
             try {
-                socket.close();
+                // the TCP socket, not the TLS one: SSLSocket.close() sends close_notify under the lock a blocked
+                // writer holds, so closing from the Deadlines thread could wait as long as the stuck write
+                raw.close();
             } catch (IOException ignored) {
                 // closing anyway
             }

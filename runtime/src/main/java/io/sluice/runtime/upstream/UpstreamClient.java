@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLHandshakeException;
 
 /**
  * A purpose-built HTTP/1.1 client for proxying (RFC 9112): pooled keep-alive connections per target, streamed
@@ -31,7 +32,7 @@ public final class UpstreamClient implements AutoCloseable {
     private final int maxActivePerTarget;
     private final int maxIdlePerTarget;
     private final long maxIdleNanos;
-    private final ConcurrentHashMap<String, ConnectionPool> pools = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<PoolKey, ConnectionPool> pools = new ConcurrentHashMap<>();
     private final Deadlines deadlines = new Deadlines(this::sweep);
 
     /**
@@ -51,15 +52,31 @@ public final class UpstreamClient implements AutoCloseable {
     }
 
     /**
-     * The pool for a target, created on first use and kept across config versions.
+     * The plain-HTTP pool for a target, created on first use and kept across config versions.
      *
      * @param host host name or address
      * @param port port
      * @return the pool
      */
     public ConnectionPool pool(String host, int port) {
-        return pools.computeIfAbsent(host + ":" + port,
-                k -> new ConnectionPool(host, port, maxActivePerTarget, maxIdlePerTarget, maxIdleNanos, deadlines));
+        return pool(host, port, null);
+    }
+
+    /**
+     * The pool for a target, created on first use and kept across config versions. Pools are keyed by host, port
+     * and TLS options: a target reached with other TLS options has its own connections.
+     *
+     * @param host host name or address
+     * @param port port
+     * @param tls  TLS options, or null for plain HTTP
+     * @return the pool
+     */
+    public ConnectionPool pool(String host, int port, UpstreamTls tls) {
+        return pools.computeIfAbsent(new PoolKey(host, port, tls), k -> new ConnectionPool(host, port, tls,
+                maxActivePerTarget, maxIdlePerTarget, maxIdleNanos, deadlines));
+    }
+
+    private record PoolKey(String host, int port, UpstreamTls tls) {
     }
 
     /**
@@ -107,6 +124,20 @@ public final class UpstreamClient implements AutoCloseable {
                 if (conn.timedOut) {
                     throw new UpstreamException(UpstreamException.Kind.TIMEOUT,
                             "upstream " + pool.authority() + " did not answer within " + readTimeoutMs + " ms", e);
+                }
+                if (!reused && (e instanceof SSLHandshakeException || conn.clientCertificateNote != null
+                        && (e instanceof SocketException || e instanceof EOFException))) {
+                    // TLS 1.3: the client's side of the handshake ends before the server has checked the client
+                    // certificate, so a refusal shows on the first exchange: as the server's alert
+                    // (certificate_required, bad_certificate...), or, when the server closed before the request was
+                    // written, as a broken pipe or reset. After an alert the server certainly did not take the
+                    // request (unless the body was streamed: it is consumed, so it counts as sent); after a
+                    // broken pipe that is not certain.
+                    String message = "TLS handshake with " + pool.hostPort() + " failed: " + e.getMessage()
+                            + (conn.clientCertificateNote == null ? "" : " (" + conn.clientCertificateNote + ")");
+                    throw e instanceof SSLHandshakeException && request.body().replayable()
+                            ? UpstreamException.notSent(UpstreamException.Kind.UNAVAILABLE, message, e)
+                            : new UpstreamException(UpstreamException.Kind.UNAVAILABLE, message, e);
                 }
                 if (reused && !fresh && request.retryable() && (e instanceof EOFException || e instanceof SocketException)) {
                     fresh = true;    // one retry, on a new connection
