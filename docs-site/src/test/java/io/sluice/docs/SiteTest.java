@@ -36,7 +36,7 @@ class SiteTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final YAMLMapper YAML = new YAMLMapper();
     private static final Set<String> DOCUMENT_KEYS = Set.of("routes", "global_plugins", "consumers", "settings",
-            "trusted_jar_signers");
+            "trusted_jar_signers", "upstreams");
 
     @BeforeAll
     static void generate() throws Exception {

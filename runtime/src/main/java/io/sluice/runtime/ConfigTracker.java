@@ -175,9 +175,9 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
             if (r.path("upstream").isTextual()) {
                 named.add(r.get("upstream").asText());
             }
-            r.path("upstreams").forEach(g -> {
-                if (g.isTextual()) {
-                    named.add(g.asText());
+            r.path("upstreams").forEach(group -> {
+                if (group.isTextual()) {
+                    named.add(group.asText());
                 }
             });
         });

@@ -44,7 +44,7 @@ public final class TargetHealth {
     private int checkSuccesses;
     private int checkFailures;
     private int consecutiveFailures;
-    private long ejectedUntilNanos;
+    private volatile long ejectedUntilNanos;
     private int ejections;
     private String reason = "";
     private long changedAtMillis = System.currentTimeMillis();
