@@ -6,7 +6,6 @@ import io.sluice.runtime.FilterMethods;
 import io.sluice.registry.config.GatewayConfig.OnError;
 import io.sluice.registry.config.GatewayConfig.RouteSpec;
 import io.sluice.runtime.observe.RouteMeters;
-import io.sluice.registry.config.GatewayConfig.UpstreamSpec;
 import io.sluice.runtime.upstream.Upstream;
 
 import java.util.Map;
@@ -30,7 +29,7 @@ record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest,
                      Aggregator aggregate) {
 
     /** The upstream "group" of an aggregate route: no targets; what {@code Exchange.upstream()} names. */
-    static final Group AGGREGATE = new Group("aggregate", null, "", null);
+    static final Group AGGREGATE = new Group("aggregate", null, null);
 
     CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest, boolean bufferResponse,
                   Group upstream, Map<String, Group> groups, RouteMeters meters, Aggregator aggregate) {
@@ -63,10 +62,10 @@ record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest,
      * {@code upstreams}, bound to the data plane's {@link Upstream} (shared by every route naming the same one).
      *
      * @param name     {@code default} or the key in the route's {@code upstreams}
-     * @param upstream the upstream (null for an aggregate route's placeholder)
-     * @param key      the upstream's key ({@code upstream:<id>} for a shared one)
-     * @param spec     an inline upstream's config as built (a shared one's comes from the snapshot)
+     * @param upstream an inline upstream; null for a shared one (and an aggregate route's placeholder)
+     * @param shared   a shared upstream's id: the serving snapshot holds the object, so that editing the upstream
+     *                 needs no route rebuilt; null for an inline one
      */
-    record Group(String name, Upstream upstream, String key, UpstreamSpec spec) {
+    record Group(String name, Upstream upstream, String shared) {
     }
 }

@@ -46,6 +46,7 @@ import java.util.logging.Logger;
  * @param slots     each route's slot in {@code table}, by id
  * @param pools     the connection pools its aggregate calls use (upstreams own theirs)
  * @param upstreams the shared upstreams' configs, by id
+ * @param shared    the shared upstreams its routes name, by id: what their groups use
  * @param consumers the registry consumers, for auth filters
  * @param settings  the edge settings as configured
  * @param tracked   whether some part holds something to release (a plugin jar): then requests are counted
@@ -54,7 +55,8 @@ import java.util.logging.Logger;
  */
 public record ConfigSnapshot(long version, Globals globals, Map<String, Built> routes, Router<Integer> router,
                              CompiledRoute[] table, Map<String, Integer> slots, Set<ConnectionPool> pools,
-                             Map<String, GatewayConfig.UpstreamSpec> upstreams, ConsumerDirectory consumers,
+                             Map<String, GatewayConfig.UpstreamSpec> upstreams, Map<String, Upstream> shared,
+                             ConsumerDirectory consumers,
                              GatewayConfig.Settings settings, boolean tracked, Inflight inflight,
                              io.sluice.runtime.edge.EdgePolicy edge) {
     private static final Logger LOG = Logger.getLogger(ConfigSnapshot.class.getName());
@@ -100,19 +102,30 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
      * Every upstream this snapshot's routes use, with the config it should run with: what
      * {@link io.sluice.runtime.upstream.Upstreams#commit} makes live once the snapshot serves.
      *
-     * @return upstream to config
+     * @return the upstreams
      */
-    public Map<Upstream, GatewayConfig.UpstreamSpec> upstreamsInUse() {
-        Map<Upstream, GatewayConfig.UpstreamSpec> out = new java.util.IdentityHashMap<>();
+    public List<Upstream> upstreamsInUse() {
+        List<Upstream> out = new ArrayList<>(shared.values());
         for (Built b : routes.values()) {
             for (CompiledRoute.Group g : b.route().groups().values()) {
                 if (g.upstream() != null) {
-                    out.put(g.upstream(), g.key().startsWith("upstream:")
-                            ? upstreams.get(g.key().substring("upstream:".length())) : g.spec());
+                    out.add(g.upstream());
                 }
             }
         }
         return out;
+    }
+
+    /** The shared upstreams the routes name, bound (reusing the previous snapshot's where unchanged). */
+    private static Map<String, Upstream> sharedOf(Map<String, Built> routes, UpstreamBinder binder) {
+        for (Built b : routes.values()) {
+            for (CompiledRoute.Group g : b.route().groups().values()) {
+                if (g.shared() != null) {
+                    binder.shared(g.shared());
+                }
+            }
+        }
+        return Map.copyOf(binder.made());
     }
 
     /**
@@ -146,7 +159,7 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
                                        UpstreamClient client, Upstreams upstreams) throws ConfigException {
         Map<String, GatewayConfig.UpstreamSpec> shared = new LinkedHashMap<>();
         config.upstreams().forEach(u -> shared.put(u.id().orElseThrow(), u));
-        UpstreamBinder binder = new UpstreamBinder(client, upstreams, Map.copyOf(shared));
+        UpstreamBinder binder = new UpstreamBinder(client, upstreams, Map.copyOf(shared), Map.of());
         List<Problem> problems = new ArrayList<>();
         List<Runnable> acquired = new ArrayList<>();
         List<String> unresolved = new ArrayList<>();
@@ -159,7 +172,7 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
                 routes.put(r.id(), compile(r, "routes[" + i + "]", globals, catalog, binder, problems, acquired,
                         unresolved));
             }
-            ConfigSnapshot s = assemble(version, globals, routes, binder.shared(),
+            ConfigSnapshot s = assemble(version, globals, routes, binder.shared(), sharedOf(routes, binder),
                     ConsumerDirectory.of(config.consumers()), config.settings(), problems);
             unresolved.forEach(u -> LOG.severe("config version " + version + ": " + u));
             ok = true;
@@ -192,7 +205,7 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
                 shared.remove(id);
             }
         });
-        UpstreamBinder binder = new UpstreamBinder(client, upstreams, Map.copyOf(shared));
+        UpstreamBinder binder = new UpstreamBinder(client, upstreams, Map.copyOf(shared), this.shared);
         List<Problem> problems = new ArrayList<>();
         List<Runnable> acquired = new ArrayList<>();
         List<String> unresolved = new ArrayList<>();
@@ -229,7 +242,8 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
             ConfigSnapshot s;
             if (rebuild.isEmpty() && delta.routes().isEmpty() && delta.globals().isEmpty()) {
                 // consumers or settings only: the routes, router and pools stay as they are
-                s = new ConfigSnapshot(version, g, routes, router, table, slots, pools, binder.shared(), directory,
+                s = new ConfigSnapshot(version, g, routes, router, table, slots, pools, binder.shared(),
+                        sharedOf(routes, binder), directory,
                         delta.settings().orElse(settings), tracked, new Inflight(),
                         delta.settings().isPresent() ? new io.sluice.runtime.edge.EdgePolicy(delta.settings().get())
                                 : edge);
@@ -245,12 +259,12 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
                     tr |= !e.getValue().releases().isEmpty();
                 }
                 s = new ConfigSnapshot(version, g, java.util.Collections.unmodifiableMap(next), router, t, slots,
-                        Set.copyOf(p), binder.shared(), directory, delta.settings().orElse(settings), tr, new Inflight(),
+                        Set.copyOf(p), binder.shared(), sharedOf(next, binder), directory, delta.settings().orElse(settings), tr, new Inflight(),
                         delta.settings().isPresent() ? new io.sluice.runtime.edge.EdgePolicy(delta.settings().get())
                                 : edge);
             } else {
-                s = assemble(version, g, next, binder.shared(), directory, delta.settings().orElse(settings),
-                        problems);
+                s = assemble(version, g, next, binder.shared(), sharedOf(next, binder), directory,
+                        delta.settings().orElse(settings), problems);
             }
             unresolved.forEach(u -> LOG.severe("config version " + version + ": " + u));
             ok = true;
@@ -303,7 +317,7 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
                     problems.add(new Problem("upstreams[" + i + "].tls", 0, e.getMessage()));
                 }
             }
-            UpstreamBinder binder = new UpstreamBinder(offline, none, Map.copyOf(shared));
+            UpstreamBinder binder = new UpstreamBinder(offline, none, Map.copyOf(shared), Map.of());
             Globals globals = globals(config.globalPlugins(), catalog, problems, acquired, new ArrayList<>());
             Router.Builder<Integer> router = Router.builder();
             for (int i = 0; i < config.routes().size(); i++) {
@@ -321,7 +335,7 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
 
     private static ConfigSnapshot assemble(long version, Globals globals, Map<String, Built> routes,
                                            Map<String, GatewayConfig.UpstreamSpec> upstreams,
-                                           ConsumerDirectory consumers, GatewayConfig.Settings settings,
+                                           Map<String, Upstream> shared, ConsumerDirectory consumers, GatewayConfig.Settings settings,
                                            List<Problem> problems) throws ConfigException {
         Router.Builder<Integer> router = Router.builder();
         CompiledRoute[] table = new CompiledRoute[routes.size()];
@@ -341,7 +355,8 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
             throw new ConfigException(problems);
         }
         return new ConfigSnapshot(version, globals, java.util.Collections.unmodifiableMap(routes), router.build(),
-                table, Map.copyOf(slots), Set.copyOf(pools), upstreams, consumers, settings, tracked, new Inflight(),
+                table, Map.copyOf(slots), Set.copyOf(pools), upstreams, shared, consumers, settings, tracked,
+                new Inflight(),
                 new io.sluice.runtime.edge.EdgePolicy(settings));
     }
 

@@ -30,6 +30,8 @@ final class ProxyExchange implements Exchange, Request {
     private final Consumers consumers;
     private final CompiledRoute compiled;
     CompiledRoute.Group group;
+    /** The snapshot's shared upstreams, by id (what a group naming one uses). */
+    java.util.Map<String, io.sluice.runtime.upstream.Upstream> shared = java.util.Map.of();
     byte[] body;            // buffered request body, when a filter asked or set one
     boolean bodyReplaced;
     long bodyLimit = -1;

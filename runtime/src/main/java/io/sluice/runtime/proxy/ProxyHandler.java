@@ -283,9 +283,11 @@ public final class ProxyHandler implements Handler {
         String requestId = ForwardHeaders.copy(req.headers(), headers, r.peer(), r.trustedPeer(), r.authority(),
                 SCHEME);
         String path = stripPrefix(r.path(), route.spec().stripPrefix().orElse(null));
-        return new ProxyExchange(r.method(), path, req.query().rawValue(), headers,
+        ProxyExchange ex = new ProxyExchange(r.method(), path, req.query().rawValue(), headers,
                 new RouteInfo(route.spec().id(), params), r.client(), requestId, route, snapshot.consumers(),
                 snapshot.edge().pathOptions());
+        ex.shared = snapshot.shared();
+        return ex;
     }
 
     /** The proxy listener's scheme (TLS termination comes with the protocols issue). */
@@ -410,7 +412,7 @@ public final class ProxyHandler implements Handler {
     private UpstreamResponse callUpstream(ServerResponse res, ProxyExchange ex, CompiledRoute route, String method,
                                           Headers headers, RequestBody body) throws UpstreamException, IOException {
         UpstreamPolicy[] policies = route.policies();
-        Upstream upstream = ex.group.upstream();
+        Upstream upstream = ex.group.upstream() != null ? ex.group.upstream() : ex.shared.get(ex.group.shared());
         GatewayConfig.UpstreamSpec spec = upstream.spec();
         String hashKey = upstream.hashes() ? hashKey(ex, spec.hashOn().orElse(null), headers) : null;
         boolean idempotent = IDEMPOTENT.contains(method);
@@ -420,8 +422,16 @@ public final class ProxyHandler implements Handler {
         int failovers = 0;
         Outcome.Respond refusedAnswer = null;
         UpstreamException lastFailure = null;
+        boolean policyRetry = false;
         while (true) {
             Endpoint target = upstream.pick(hashKey, tried);
+            if (target == null && policyRetry) {
+                // a policy's retry prefers a target not tried yet, but may go to any
+                tried = null;
+                triedCount = 0;
+                target = upstream.pick(hashKey, null);
+            }
+            policyRetry = false;
             if (target == null) {
                 if (refusedAnswer != null) {
                     if (ex.error == null) {
@@ -500,8 +510,7 @@ public final class ProxyHandler implements Handler {
                     continue;
                 }
                 if (retry && sends < MAX_ATTEMPTS && body.replayable()) {
-                    tried = null;   // the policy's retry may go to any target, this one included
-                    triedCount = 0;
+                    policyRetry = true;
                     continue;
                 }
                 throw e;
@@ -529,7 +538,8 @@ public final class ProxyHandler implements Handler {
             }
             if (retry && sends < MAX_ATTEMPTS && body.replayable()) {
                 new ProxyExchange.ProxyResponse(up.status(), up.headers(), null, up).discardUpstream();
-                continue;   // prefers a target not tried yet
+                policyRetry = true;
+                continue;
             }
             return up;
         }

@@ -24,9 +24,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * them, and their health (active checks, passive ejection). Routes that name the same shared upstream share this
  * object, so they share its balancing and health state; an inline upstream has one of its own.
  *
- * <p>Stable for as long as some route uses it: a config change that edits it calls {@link #configure}, which keeps
- * the endpoints whose target stays (with their connections, latency estimate and health) and makes a new balancer.
- * The request path reads one volatile field ({@link #pick}).
+ * <p>Its config is fixed: a config change that edits an upstream makes a new object from the old one, which takes
+ * over the endpoints whose target stays (with their connections, latency estimate, health and the last DNS answer),
+ * so that a snapshot and the upstreams it uses change together. The request path reads one volatile field
+ * ({@link #pick}); only DNS discovery changes the endpoints of a live upstream.
  */
 public final class Upstream implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Upstream.class.getName());
@@ -52,16 +53,33 @@ public final class Upstream implements AutoCloseable {
      * @param client            where the targets' connection pools come from
      * @param resolver          DNS for discovery
      * @param membershipChanged told when discovery changed the endpoints (so unused pools can be closed)
+     * @param previous          the upstream this one replaces (same key, older config), or null
      */
     public Upstream(String key, UpstreamSpec spec, UpstreamClient client, DnsResolver resolver,
-                    Runnable membershipChanged) {
+                    Runnable membershipChanged, Upstream previous) {
         this.key = key;
         this.client = client;
         this.resolver = resolver;
         this.membershipChanged = membershipChanged;
         lock.lock();
         try {
-            view = build(spec, Map.of());
+            Map<String, Endpoint> existing = Map.of();
+            if (previous != null) {
+                existing = byUrl(previous.view.endpoints());
+                if (previous.spec().discovery().equals(spec.discovery())) {
+                    discovered = previous.discoveredNow();
+                }
+            }
+            view = build(spec, existing);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private List<DnsResolver.Resolved> discoveredNow() {
+        lock.lock();
+        try {
+            return discovered;
         } finally {
             lock.unlock();
         }
@@ -88,28 +106,6 @@ public final class Upstream implements AutoCloseable {
         lock.lock();
         try {
             restartBackground(view.spec());
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /**
-     * Applies a changed config: endpoints whose target stays keep their state; checks and discovery restart if
-     * their settings changed.
-     *
-     * @param spec the new config
-     */
-    public void configure(UpstreamSpec spec) {
-        lock.lock();
-        try {
-            UpstreamSpec old = view.spec();
-            if (old.equals(spec)) {
-                return;
-            }
-            view = build(spec, byUrl(view.endpoints()));   // the caller closes the pools nobody uses any more
-            if (!Objects.equals(old.active(), spec.active()) || !Objects.equals(old.discovery(), spec.discovery())) {
-                restartBackground(spec);
-            }
         } finally {
             lock.unlock();
         }

@@ -33,8 +33,8 @@ public final class Upstreams implements AutoCloseable {
     }
 
     /**
-     * The upstream for a key while a snapshot is built: the live one (its config changes at {@link #commit}), or
-     * a new one configured with {@code spec}.
+     * The upstream for a key while a snapshot is built: the live one when its config is the same, otherwise a new
+     * one (not started) that takes over the live one's endpoints.
      *
      * @param key  {@code upstream:<id>} or {@code route:<id>:<group>}
      * @param spec its config in the snapshot being built
@@ -43,36 +43,32 @@ public final class Upstreams implements AutoCloseable {
      */
     public Upstream obtain(String key, UpstreamSpec spec) {
         Upstream u = live.get(key);
-        if (u != null && !u.isClosed()) {
-            if (!u.spec().equals(spec)) {
-                Upstream.check(spec);   // fail the build now, not at commit
-            }
+        if (u != null && u.spec().equals(spec)) {
             return u;
         }
-        return new Upstream(key, spec, client, resolver, this::closeUnusedPools);
+        return new Upstream(key, spec, client, resolver, this::closeUnusedPools, u);
     }
 
     /**
-     * Makes a snapshot's upstreams live: each takes its config, new ones start, the ones no longer used stop and
-     * the pools nobody uses any more are closed (requests in flight on them finish).
+     * Makes a snapshot's upstreams live once it serves: new ones start (replacing and stopping the older one of
+     * the same key), the ones no longer used stop, and the pools nobody uses any more close (requests in flight on
+     * them finish).
      *
-     * @param inUse the snapshot's upstreams with their configs
+     * @param inUse the serving snapshot's upstreams
      */
-    public synchronized void commit(Map<Upstream, UpstreamSpec> inUse) {
+    public synchronized void commit(Collection<Upstream> inUse) {
         Set<String> keys = new HashSet<>();
-        inUse.forEach((u, spec) -> {
+        for (Upstream u : inUse) {
             keys.add(u.key());
             Upstream current = live.get(u.key());
-            if (current == u) {
-                u.configure(spec);
-            } else {
+            if (current != u) {
                 if (current != null) {
                     current.close();
                 }
                 live.put(u.key(), u);
                 u.start();
             }
-        });
+        }
         live.entrySet().removeIf(e -> {
             if (keys.contains(e.getKey())) {
                 return false;
