@@ -23,9 +23,9 @@ class ConfigParserTest {
                 {"routes": [{"id": "a", "paths": ["/a/{id}"], "upstream": {"targets": [{"url": "http://h:81/base"}]},
                   "plugins": [{"name": "limit", "version": "2.0.0", "config": {"rps": 5}, "on_error": "fail_open"}]}]}""");
         GatewayConfig.RouteSpec r = c.routes().getFirst();
-        assertEquals(ConfigParser.DEFAULT_CONNECT_TIMEOUT_MS, r.upstream().orElseThrow().connectTimeoutMs());
-        assertEquals(ConfigParser.DEFAULT_TIMEOUT_MS, r.upstream().orElseThrow().timeoutMs());
-        assertEquals(100, r.upstream().orElseThrow().targets().getFirst().weight());
+        assertEquals(ConfigParser.DEFAULT_CONNECT_TIMEOUT_MS, ((GatewayConfig.UpstreamSpec) r.upstream().orElseThrow()).connectTimeoutMs());
+        assertEquals(ConfigParser.DEFAULT_TIMEOUT_MS, ((GatewayConfig.UpstreamSpec) r.upstream().orElseThrow()).timeoutMs());
+        assertEquals(100, ((GatewayConfig.UpstreamSpec) r.upstream().orElseThrow()).targets().getFirst().weight());
         GatewayConfig.PluginEntry p = r.plugins().getFirst();
         assertEquals(Map.of("rps", 5L), p.config());
         assertEquals(Optional.of("2.0.0"), p.version());
