@@ -40,6 +40,7 @@ export default {
       ] },
       { text: 'Reference', items: [
         { text: 'Configuration and command line', link: '/configuration' },
+        { text: 'Upstreams', link: '/upstreams' },
         { text: 'Plugins', link: '/plugins' },
         { text: 'Admin API guide', link: '/admin-api' },
         { text: 'Admin API reference', link: '/api-reference' },
