@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -103,11 +102,39 @@ public final class Upstream implements AutoCloseable {
      * Starts what runs in the background: active health checks and DNS discovery, as configured.
      */
     public void start() {
+        DnsDiscovery d;
+        boolean wait;
         lock.lock();
         try {
-            restartBackground(view.spec());
+            if (closed || checker != null || dns != null) {
+                return;
+            }
+            UpstreamSpec spec = view.spec();
+            spec.active().ifPresent(c -> checker = Thread.ofVirtual().name("sluice-health-" + key)
+                    .start(() -> checkLoop(c)));
+            if (spec.discovery().isEmpty()) {
+                return;
+            }
+            dns = new DnsDiscovery(resolver, spec.discovery().get().dns(), spec.discovery().get().refreshMs(),
+                    this::discovered);
+            d = dns;
+            wait = discovered.isEmpty();
         } finally {
             lock.unlock();
+        }
+        // outside the lock: the first answer arrives through discovered(), which takes it
+        if (wait) {
+            startQuietly(d);   // a new upstream: its first answer before it serves (bounded by the DNS timeout)
+        } else {
+            Thread.ofVirtual().name("sluice-dns-start").start(() -> startQuietly(d));   // it has the last answer
+        }
+    }
+
+    private static void startQuietly(DnsDiscovery d) {
+        try {
+            d.start();
+        } catch (IllegalStateException closedMeanwhile) {
+            // replaced before it started: nothing to do
         }
     }
 
@@ -196,26 +223,6 @@ public final class Upstream implements AutoCloseable {
             base = base.substring(0, base.length() - 1);
         }
         return new Endpoint(url, base, weight, pool);
-    }
-
-    private void restartBackground(UpstreamSpec spec) {
-        if (closed) {
-            return;
-        }
-        if (checker != null) {
-            checker.interrupt();
-            checker = null;
-        }
-        if (dns != null) {
-            dns.close();
-            dns = null;
-        }
-        spec.discovery().ifPresent(d -> {
-            dns = new DnsDiscovery(resolver, d.dns(), d.refreshMs(), this::discovered);
-            dns.start();
-        });
-        spec.active().ifPresent(c -> checker = Thread.ofVirtual().name("sluice-health-" + key)
-                .start(() -> checkLoop(c)));
     }
 
     private void discovered(List<DnsResolver.Resolved> targets) {
