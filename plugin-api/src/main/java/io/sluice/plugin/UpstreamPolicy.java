@@ -6,7 +6,12 @@ package io.sluice.plugin;
  * before calling the chosen target, and reports the attempt's result to each after it.
  *
  * <p>A retry is made only when a policy asks for one and the request can be sent again (its body, if any, was
- * buffered); a retry may go to another target of the group.
+ * buffered); a retry may go to another target of the group (one not tried yet is preferred).
+ *
+ * <p>Policies take part in choosing the target: when one refuses an attempt ({@link Attempt#refused()}, an open
+ * circuit for example), the gateway picks another target of the upstream that this request has not tried, and
+ * sends the refusal only when none is left. So {@code begin} may be called several times for one request, with
+ * different targets, before anything is sent; {@code attempt} counts the attempts actually sent plus one.
  */
 public interface UpstreamPolicy {
 
@@ -15,7 +20,7 @@ public interface UpstreamPolicy {
      *
      * @param exchange the request
      * @param target   the target chosen for this attempt ({@code http://host:port} as configured)
-     * @param attempt  1 for the first attempt, 2 for the first retry, ...
+     * @param attempt  1 until a first attempt was sent, 2 for the first retry, ...
      * @return the attempt's ticket; {@link Attempt#refused()} non-null to answer without calling
      */
     Attempt begin(Exchange exchange, String target, int attempt);
