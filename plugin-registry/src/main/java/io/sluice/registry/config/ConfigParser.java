@@ -365,7 +365,8 @@ public final class ConfigParser {
         JsonNode a = up.path("health").path("active");
         Optional<GatewayConfig.ActiveCheck> active = a.isMissingNode() ? Optional.empty()
                 : Optional.of(new GatewayConfig.ActiveCheck(a.path("path").asText("/health"),
-                        a.path("interval_ms").asInt(5000), a.path("timeout_ms").asInt(1000),
+                        a.path("interval_ms").asInt(5000),
+                        a.path("timeout_ms").asInt(Math.min(1000, a.path("interval_ms").asInt(5000))),
                         a.path("healthy").asInt(2), a.path("unhealthy").asInt(3), ints(a.path("statuses"))));
         active.ifPresent(c -> {
             if (c.timeoutMs() > c.intervalMs()) {

@@ -46,6 +46,7 @@ public final class TargetHealth {
     private int consecutiveFailures;
     private volatile long ejectedUntilNanos;
     private int ejections;
+    private long ejectionEndedNanos;
     private String reason = "";
     private long changedAtMillis = System.currentTimeMillis();
 
@@ -66,6 +67,7 @@ public final class TargetHealth {
     private synchronized boolean expire() {
         if (ejectedUntilNanos != 0 && System.nanoTime() - ejectedUntilNanos >= 0) {
             ejectedUntilNanos = 0;
+            ejectionEndedNanos = System.nanoTime();
             consecutiveFailures = 0;
             changed(unhealthy ? reason : "ejection ended");
         }
@@ -142,6 +144,11 @@ public final class TargetHealth {
             reason = "would be ejected (" + consecutiveFailures + " failures in a row: " + detail
                     + ") but max_ejected_percent is reached";
             return false;
+        }
+        // the multiplier decays by one for every eject_ms the target then stayed in rotation (as Envoy's does)
+        if (ejections > 0 && ejectionEndedNanos != 0) {
+            long calm = (System.nanoTime() - ejectionEndedNanos) / Math.max(1, ejectMs * 1_000_000L);
+            ejections = (int) Math.max(0, ejections - calm);
         }
         ejections++;
         long ms = ejectMs * Math.min(ejections, MAX_EJECTION_MULTIPLIER);
