@@ -249,8 +249,10 @@ public final class AdminApi implements HttpService {
             try {
                 return MAPPER.readTree(text);
             } catch (JsonProcessingException e) {
+                // a broken limit (nesting depth, number or string length) has no location
+                com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
                 throw new ApiError(400, "invalid_json", "body is not JSON: " + e.getOriginalMessage()
-                        + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
+                        + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
             }
         }
 
@@ -491,14 +493,16 @@ public final class AdminApi implements HttpService {
                 targets.set(at, target);
             }
             return registry.set(m, EntityKind.UPSTREAM, id, upstream);
-        }, path -> path.replaceFirst("^upstreams\\[0]\\.targets\\[\\d+]\\.?", ""));   // the body's fields
+        }, path -> path.equals("upstreams[0].targets") ? "weight"   // no target left with a weight above 0
+                : path.replaceFirst("^upstreams\\[0]\\.targets\\[\\d+]\\.?", "")   // the body's fields
+                        .replaceFirst("^upstreams\\[0]\\.", ""));   // the upstream's own (an https target's tls)
         return Reply.committed(created[0] ? 201 : 200, shownUpstream(call, id), c);
     }
 
     /** Deregisters a target: {@code DELETE /v1/upstreams/{id}/targets?url=...}. */
     private Reply removeTarget(Call call) {
         String id = call.param("id");
-        String url = call.query("url").orElseThrow(() -> new ApiError(400, "invalid_request",
+        String url = call.query("url").filter(u -> !u.isBlank()).orElseThrow(() -> new ApiError(400, "invalid_request",
                 "say which target: DELETE /v1/upstreams/" + id + "/targets?url=http://host:port"));
         Committed c = registry.change(call.who().name(), call.who().role(), "deregister target " + url
                 + " of upstream " + id, m -> {

@@ -310,8 +310,8 @@ public final class ConfigParser {
                 if (uri.getHost() == null) {
                     throw new IllegalArgumentException("no host in " + url);
                 }
-                if (uri.getPort() == 0) {
-                    throw new IllegalArgumentException("port 0 in " + url);
+                if (uri.getPort() == 0 || uri.getPort() > 65535) {
+                    throw new IllegalArgumentException("port " + uri.getPort() + " is not in 1-65535 in " + url);
                 }
                 if (!urls.add(uri.toString())) {
                     problems.add(tree.problem(path + ".targets[" + i + "].url", "duplicate target " + url)

@@ -79,6 +79,9 @@ public record UrlTemplate(String text, String host, int port, List<String> liter
         if (uri.getRawUserInfo() != null) {
             throw new IllegalArgumentException("user info (user@) is not allowed");
         }
+        if (uri.getPort() == 0 || uri.getPort() > 65535) {
+            throw new IllegalArgumentException("port " + uri.getPort() + " is not in 1-65535");
+        }
         return new UrlTemplate(text, uri.getHost(), uri.getPort() < 0 ? 80 : uri.getPort(), List.copyOf(literals),
                 List.copyOf(params));
     }

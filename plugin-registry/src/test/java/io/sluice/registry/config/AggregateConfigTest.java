@@ -166,6 +166,10 @@ class AggregateConfigTest {
         assertEquals("routes[0].aggregate.calls[0].url", problems(route("{name: a, url: \"http://a/x/{id\"}"))
                 .getFirst().path());
         assertTrue(problems(route("{name: a, url: \"http://a/x y\"}")).getFirst().message().startsWith("bad url: "));
+        for (String port : List.of("0", "65536", "99999")) {
+            assertEquals(List.of(new Problem("routes[0].aggregate.calls[0].url", 6, "bad url: port " + port
+                    + " is not in 1-65535")), problems(route("{name: a, url: \"http://a:" + port + "/x\"}")), port);
+        }
     }
 
     @Test

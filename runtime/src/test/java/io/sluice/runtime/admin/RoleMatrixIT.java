@@ -65,6 +65,13 @@ class RoleMatrixIT {
         sample("PUT /v1/routes/{id}", "/v1/routes/r2",
                 "{\"paths\":[\"/r2\"],\"upstream\":{\"targets\":[{\"url\":\"http://127.0.0.1:1\"}]}}");
         sample("DELETE /v1/routes/{id}", "/v1/routes/nope", null);
+        sample("GET /v1/upstreams", "/v1/upstreams", null);
+        sample("GET /v1/upstreams/{id}", "/v1/upstreams/u", null);
+        sample("PUT /v1/upstreams/{id}", "/v1/upstreams/u2", "{\"targets\":[{\"url\":\"http://127.0.0.1:1\"}]}");
+        sample("DELETE /v1/upstreams/{id}", "/v1/upstreams/nope", null);
+        sample("POST /v1/upstreams/{id}/targets", "/v1/upstreams/u/targets", "{\"url\":\"http://127.0.0.1:2\"}");
+        sample("DELETE /v1/upstreams/{id}/targets", "/v1/upstreams/u/targets?url=http%3A%2F%2F127.0.0.1%3A9", null);
+        sample("GET /v1/upstreams/{id}/health", "/v1/upstreams/u/health", null);
         sample("GET /v1/global-plugins", "/v1/global-plugins", null);
         sample("PUT /v1/global-plugins", "/v1/global-plugins", "{\"plugins\":[]}");
         sample("GET /v1/consumers", "/v1/consumers", null);
@@ -105,6 +112,8 @@ class RoleMatrixIT {
         assertEquals(201, platform.put("/v1/routes/r", "{\"paths\":[\"/r\"],\"upstream\":{\"targets\":"
                 + "[{\"url\":\"http://127.0.0.1:1\"}]}}").status());
         assertEquals(201, platform.put("/v1/consumers/c", "{}").status());
+        assertEquals(201, platform.put("/v1/upstreams/u", "{\"targets\":[{\"url\":\"http://127.0.0.1:1\"}]}")
+                .status());
         node.registry().orElseThrow().store().addFilter(new io.sluice.registry.store.FilterRecord("f", "1.0.0",
                 "js", "ab", "{}", java.time.Instant.now(), "dev"), new byte[]{1});
     }
