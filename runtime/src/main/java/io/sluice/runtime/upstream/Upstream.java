@@ -190,7 +190,9 @@ public final class Upstream implements AutoCloseable {
      * @throws IllegalArgumentException with what is wrong
      */
     public static void check(UpstreamSpec spec) {
-        if (needsTls(spec)) {
+        // whenever tls is written, not only with https targets: a target registered later must not be the one
+        // refused for material nobody checked
+        if (needsTls(spec) || !spec.tls().equals(io.sluice.registry.config.GatewayConfig.TlsSpec.DEFAULTS)) {
             UpstreamTls.of(spec.tls().verify(), spec.tls().ca(), spec.tls().sni(), spec.tls().clientCert(),
                     spec.tls().clientKey());
         }

@@ -46,6 +46,7 @@ public final class Upstreams implements AutoCloseable {
         if (u != null && u.spec().equals(spec)) {
             return u;
         }
+        Upstream.check(spec);
         return new Upstream(key, spec, client, resolver, this::closeUnusedPools, u);
     }
 

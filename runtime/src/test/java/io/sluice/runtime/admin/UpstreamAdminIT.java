@@ -505,6 +505,9 @@ class UpstreamAdminIT {
         cases.add(new Hostile("a bad PEM only the trial build reads", () -> admin.put(u,
                 "{\"targets\": [{\"url\": \"https://127.0.0.1:1\"}], \"tls\": {\"ca\": \"" + garbage + "\"}}"), 400,
                 "invalid_config", "tls*"));
+        cases.add(new Hostile("a bad PEM on an upstream with plain http targets (checked all the same)",
+                () -> admin.put(u, "{\"targets\": [{\"url\": \"" + b.url() + "\"}], \"tls\": {\"ca\": \""
+                        + garbage + "\"}}"), 400, "invalid_config", "tls*"));
         cases.add(new Hostile("a bad sni only the trial build reads", () -> admin.put(u,
                 "{\"targets\": [{\"url\": \"https://127.0.0.1:1\"}], \"tls\": {\"sni\": \"not a name\"}}"), 400,
                 "invalid_config", "tls*"));
