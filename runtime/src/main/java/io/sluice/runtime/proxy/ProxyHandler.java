@@ -450,12 +450,6 @@ public final class ProxyHandler implements Handler {
                 finish(res, ex, route, route.chain().length, none);
                 return null;
             }
-            if (tried == null) {
-                tried = new Endpoint[Math.min(upstream.endpoints().length, MAX_ATTEMPTS + 8) + 1];
-            }
-            if (triedCount < tried.length) {
-                tried[triedCount++] = target;
-            }
             ex.upstreamTarget = target.url();
             UpstreamPolicy.Attempt[] tickets = policies.length == 0 ? NO_TICKETS
                     : new UpstreamPolicy.Attempt[policies.length];
@@ -472,12 +466,12 @@ public final class ProxyHandler implements Handler {
             }
             if (refused != null) {
                 refusedAnswer = refused;   // this target is refused (circuit open): another one may not be
-                if (triedCount >= tried.length) {
-                    tried = null;          // cannot remember more: stop here
+                if (triedCount >= MAX_REFUSED_TARGETS) {
                     ex.error = "upstream_refused";
                     finish(res, ex, route, route.chain().length, refused);
                     return null;
                 }
+                tried = remember(tried, triedCount++, target);
                 continue;
             }
             sends++;
@@ -507,10 +501,12 @@ public final class ProxyHandler implements Handler {
                 if (failover && sends < MAX_ATTEMPTS) {
                     failovers++;
                     FAILOVERS.increment();
+                    tried = remember(tried, triedCount++, target);
                     continue;
                 }
                 if (retry && sends < MAX_ATTEMPTS && body.replayable()) {
                     policyRetry = true;
+                    tried = remember(tried, triedCount++, target);
                     continue;
                 }
                 throw e;
@@ -539,10 +535,22 @@ public final class ProxyHandler implements Handler {
             if (retry && sends < MAX_ATTEMPTS && body.replayable()) {
                 new ProxyExchange.ProxyResponse(up.status(), up.headers(), null, up).discardUpstream();
                 policyRetry = true;
+                tried = remember(tried, triedCount++, target);
                 continue;
             }
             return up;
         }
+    }
+
+    /** At most this many targets refused by a policy (open circuits) before its answer is sent. */
+    private static final int MAX_REFUSED_TARGETS = 16;
+
+    /** Adds a target to those a request tried; the array exists only once a request moves on from one. */
+    private static Endpoint[] remember(Endpoint[] tried, int count, Endpoint e) {
+        Endpoint[] t = tried == null ? new Endpoint[4] : count < tried.length ? tried
+                : java.util.Arrays.copyOf(tried, count * 2);
+        t[count] = e;
+        return t;
     }
 
     private static final java.util.Set<String> IDEMPOTENT = java.util.Set.of("GET", "HEAD", "OPTIONS", "TRACE",

@@ -65,6 +65,11 @@ final class Balancers {
 
     static Balancer create(Balancer.Kind kind, Endpoint[] endpoints) {
         Endpoint[] eps = endpoints.clone();
+        if (eps.length == 1) {
+            // one target: every algorithm picks it (the panic rule included), with no shared counter to contend on
+            Endpoint only = eps[0];
+            return (key, tried) -> contains(tried, only) ? null : only;
+        }
         return switch (kind) {
             case ROUND_ROBIN -> new RoundRobin(eps);
             case LEAST_REQUESTS -> new TwoChoices(eps, false);
