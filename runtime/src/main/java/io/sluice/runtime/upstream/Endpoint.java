@@ -18,10 +18,10 @@ public final class Endpoint {
     private final Transport transport;
     private final AtomicInteger inflight = new AtomicInteger();
     private volatile int weight;
-    // latency estimate (nanos) and when it was last updated; updated under this
-    private double ewmaNanos = INITIAL_COST_NANOS;
-    private long stampNanos = System.nanoTime();
-    private volatile double ewmaSnapshot = INITIAL_COST_NANOS;
+    // latency estimate (nanos) and when it was last updated: racy by design (a lost update of an estimate is
+    // harmless, a lock or CAS per request is not)
+    private volatile double ewmaNanos = INITIAL_COST_NANOS;
+    private volatile long stampNanos = System.nanoTime();
     /** Health as the checks and passive ejection decide it; written by {@link TargetHealth}. */
     final TargetHealth health;
 
@@ -98,24 +98,25 @@ public final class Endpoint {
      */
     public void end(long nanos) {
         inflight.decrementAndGet();
-        observe(nanos);
+        observe(nanos, System.nanoTime());
     }
 
     /**
      * Peak EWMA: a sample above the estimate replaces it at once (a target turning slow is noticed on its first
-     * slow answer), a lower one is blended in with weight {@code 1 - e^(-Δt/τ)}.
+     * slow answer), a lower one is blended in with weight {@code Δt / (Δt + τ)} (close to {@code 1 - e^(-Δt/τ)}
+     * for the small Δt between requests, without the exponential).
      */
-    synchronized void observe(long nanos) {
-        long now = System.nanoTime();
+    void observe(long nanos, long now) {
         double rtt = Math.max(nanos, 1);
-        if (rtt > ewmaNanos) {
+        double current = ewmaNanos;
+        if (rtt >= current) {
             ewmaNanos = rtt;
         } else {
-            double w = Math.exp(-(double) Math.max(now - stampNanos, 0) / DECAY_NANOS);
-            ewmaNanos = ewmaNanos * w + rtt * (1 - w);
+            double dt = Math.max(now - stampNanos, 0);
+            double w = dt / (dt + DECAY_NANOS);
+            ewmaNanos = current + (rtt - current) * w;
         }
         stampNanos = now;
-        ewmaSnapshot = ewmaNanos;
     }
 
     /**
@@ -125,14 +126,14 @@ public final class Endpoint {
      * @return the cost (lower is better)
      */
     public double cost() {
-        return ewmaSnapshot * (inflight.get() + 1);
+        return ewmaNanos * (inflight.get() + 1);
     }
 
     /**
      * @return the latency estimate in nanoseconds
      */
     public double latencyNanos() {
-        return ewmaSnapshot;
+        return ewmaNanos;
     }
 
     @Override

@@ -280,6 +280,10 @@ public final class Upstream implements AutoCloseable {
      * @param detail what happened, for the reason shown
      */
     public void report(Endpoint e, int status, String detail) {
+        if (status != 0 && status < 500) {   // the common case, without boxing: failure statuses are all 5xx
+            e.health.succeeded();
+            return;
+        }
         PassiveCheck p = view.spec().passive();
         if (status != 0 && !p.statuses().contains(status)) {
             e.health.succeeded();
