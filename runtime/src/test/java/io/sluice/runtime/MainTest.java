@@ -282,6 +282,6 @@ class MainTest {
         Run r = run("start", "--config", f, "--proxy-port", "0", "--admin-port", "0",
                 "--data-dir", dir.resolve("data").toString());
         assertEquals(1, r.code());
-        assertTrue(r.err().startsWith(f + ":4: routes[0].upstream.targets: must have at least 1 items"), r.err());
+        assertTrue(r.err().startsWith(f + ":4: routes[0].upstream.targets: required: at least one target, or discovery"), r.err());
     }
 }
