@@ -147,6 +147,23 @@ await page.screenshot({ path: path.join(shots, 'search.png') })
 await input.press('Enter')
 await page.waitForURL(/circuit-breaker/, { timeout: 5000 }).catch(() => fail('search: Enter did not open the result'))
 
+// 5. the SDK's Maven repository folder is served at /maven/: a build can resolve plugin-api from the site
+const apiDir = path.join(site, 'maven', 'io', 'sluice', 'plugin-api')
+const apiVersion = fs.existsSync(apiDir) ? fs.readdirSync(apiDir).find(v => /^\d/.test(v)) : undefined
+if (!apiVersion) {
+  fail('maven: no io/sluice/plugin-api in the site')
+} else {
+  for (const [file, needle] of [[`plugin-api-${apiVersion}.pom`, '<artifactId>plugin-api</artifactId>'],
+                                [`plugin-api-${apiVersion}.jar`, null]]) {
+    const r = await fetch(`${base}/maven/io/sluice/plugin-api/${apiVersion}/${file}`)
+    const body = r.ok ? Buffer.from(await r.arrayBuffer()) : null
+    if (!r.ok) fail(`maven: ${file} answered ${r.status}`)
+    else if (needle && !body.toString('utf8').includes(needle)) fail(`maven: ${file} is not plugin-api's pom`)
+    else if (!needle && body.subarray(0, 2).toString('latin1') !== 'PK') fail(`maven: ${file} is not a jar`)
+  }
+}
+lap('maven repository checked')
+
 await browser.close()
 server.close()
 console.log(`browser-test: ${pages.length} pages, ${links.size} internal links checked, ${externalSkipped} external ` +

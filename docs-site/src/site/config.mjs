@@ -9,8 +9,9 @@ export default {
   // public/ is copied as is (the javadoc); its legal/*.md are no pages of ours
   srcExclude: ['public/**'],
   lastUpdated: false,
-  // the javadoc is copied as is (public/javadoc); VitePress cannot see into it
-  ignoreDeadLinks: [/^\/javadoc\//],
+  // the javadoc and the SDK's Maven repository are copied as is (public/javadoc, public/maven); VitePress cannot
+  // see into them
+  ignoreDeadLinks: [/^\/javadoc\//, /^\/maven\//],
   // heading anchors as GitHub makes them ("A — b" is #a--b), so links between the markdown files work both on
   // GitHub and here
   markdown: {

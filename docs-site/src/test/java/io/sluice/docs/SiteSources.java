@@ -72,6 +72,7 @@ final class SiteSources {
         }
         Files.writeString(OUT.resolve("api-reference.md"), ApiReference.page(OpenApiDocument.tree()));
         unzipJavadoc(OUT.resolve("public/javadoc"));
+        copySdkRepository(OUT.resolve("public/maven"));
         Path vp = Files.createDirectories(OUT.resolve(".vitepress"));
         Files.copy(ROOT.resolve("docs-site/src/site/config.mjs"), vp.resolve("config.mjs"));
         Files.writeString(vp.resolve("plugins.json"),
@@ -94,6 +95,28 @@ final class SiteSources {
         return md.replace("](docs-site/src/docs/", "](./")
                 .replace("](../../../runtime/bench/RESULTS.md", "](./benchmarks.md")
                 .replace("](runtime/bench/RESULTS.md", "](./benchmarks.md");
+    }
+
+    /**
+     * The SDK's Maven repository folder (plugin-api, its BOM, the archetype), served by the site at {@code /maven/}
+     * so that plugin authors can point Maven at it.
+     */
+    private static void copySdkRepository(Path into) throws IOException {
+        Path repo = ROOT.resolve("target/sdk-repo");
+        if (!Files.isDirectory(repo.resolve("io/sluice/plugin-api"))) {
+            throw new IllegalStateException("no SDK repository in " + repo + ": build plugin-api first (mvn -pl "
+                    + "docs-site -am package)");
+        }
+        try (Stream<Path> s = Files.walk(repo)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Path out = into.resolve(repo.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(out);
+                } else {
+                    Files.copy(p, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
     }
 
     private static void unzipJavadoc(Path into) throws IOException {
