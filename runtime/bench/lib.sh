@@ -41,7 +41,15 @@ cpu_ticks() { # total utime+stime (clock ticks) of the given pids and their chil
     echo "$total"
 }
 
-wrk_run() { # url seconds [extra args] -> prints "rps p50_ms p99_ms cpu_us_per_request failed_responses"
+core_ticks() { # "busy total" clock ticks of one core (cpuN line of /proc/stat; idle and iowait are not busy)
+    awk -v c="cpu$1" '$1==c { t=0; for (i=2; i<=NF; i++) t+=$i; print t-$5-$6, t }' /proc/stat
+}
+
+busy_pct() { # core "busy total" before, the same after -> busy % of that core in between
+    awk -v b="$1" -v a="$2" 'BEGIN { split(b, x, " "); split(a, y, " "); d = y[2] - x[2]; p = 0; if (d > 0) p = 100 * (y[1] - x[1]) / d; printf "%.0f", p }'
+}
+
+wrk_run() { # url seconds [extra args] -> "rps p50_ms p99_ms cpu_us_per_request failed_responses cpu0_busy% cpu1_busy%"
     local url=$1 secs=$2; shift 2
     local pids=""
     case "$url" in
@@ -51,7 +59,11 @@ wrk_run() { # url seconds [extra args] -> prints "rps p50_ms p99_ms cpu_us_per_r
     esac
     local before after
     before=$(cpu_ticks $pids)
+    local c0=$(core_ticks 0) c1=$(core_ticks 1)
     taskset -c 1 wrk -t1 -c"$CONNS" -d"${secs}s" --latency "$@" "$url" > "$OUT/wrk.txt"
+    local busy0 busy1
+    busy0=$(busy_pct "$c0" "$(core_ticks 0)")
+    busy1=$(busy_pct "$c1" "$(core_ticks 1)")
     after=$(cpu_ticks $pids)
     local rps p50 p99
     rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk.txt")
@@ -63,7 +75,7 @@ wrk_run() { # url seconds [extra args] -> prints "rps p50_ms p99_ms cpu_us_per_r
     # responses that were not 2xx/3xx, and socket errors: a benchmark with either does not count
     local bad
     bad=$(awk '/Non-2xx or 3xx responses/ {n+=$5} /Socket errors/ {gsub(",", ""); n+=$4+$6+$8+$10} END {print n+0}' "$OUT/wrk.txt")
-    echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu $bad"
+    echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu $bad $busy0 $busy1"
 }
 to_ms() { # wrk prints 812.00us / 1.20ms / 2.00s
     awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'
