@@ -171,16 +171,7 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
         });
         // the changed upstreams, and those the changed routes name (a document names only what it holds)
         Set<String> named = new LinkedHashSet<>(upstreams);
-        routeArr.forEach(r -> {
-            if (r.path("upstream").isTextual()) {
-                named.add(r.get("upstream").asText());
-            }
-            r.path("upstreams").forEach(group -> {
-                if (group.isTextual()) {
-                    named.add(group.asText());
-                }
-            });
-        });
+        routeArr.forEach(r -> named.addAll(Registry.namedUpstreams(r)));
         ArrayNode upstreamArr = doc.putArray(EntityKind.UPSTREAM.field());
         named.forEach(id -> {
             ObjectNode u = entities.element(EntityKind.UPSTREAM, id);

@@ -567,7 +567,7 @@ public final class Registry {
         // the changed upstreams, and those the listed routes name, as they will be; a deleted one still named by a
         // route that stays is a conflict
         Set<String> named = new java.util.TreeSet<>(upstreams.keySet());
-        routeArr.forEach(r -> named.addAll(Indexes.namedUpstreams(r)));
+        routeArr.forEach(r -> named.addAll(namedUpstreams(r)));
         ArrayNode upstreamArr = doc.putArray(EntityKind.UPSTREAM.field());
         for (String u : named) {
             String body = upstreams.containsKey(u) ? upstreams.get(u) : model.get(EntityKind.UPSTREAM, u);
@@ -611,6 +611,25 @@ public final class Registry {
             runtimeCheck(new GatewayConfig(config.globalPlugins(), config.routes(), List.of(), config.settings(),
                     config.upstreams()), tree);
         }
+    }
+
+    /**
+     * The shared upstreams a route names: its {@code upstream} and its {@code upstreams} groups, where they are ids.
+     *
+     * @param route a route's body
+     * @return the upstream ids
+     */
+    public static Set<String> namedUpstreams(JsonNode route) {
+        Set<String> out = new java.util.TreeSet<>();
+        if (route.path("upstream").isTextual()) {
+            out.add(route.get("upstream").asText());
+        }
+        route.path("upstreams").forEach(g -> {
+            if (g.isTextual()) {
+                out.add(g.asText());
+            }
+        });
+        return out;
     }
 
     /**
@@ -680,20 +699,6 @@ public final class Registry {
                     }
                 });
             }
-        }
-
-        /** The shared upstreams a route names ({@code upstream} and its {@code upstreams} groups). */
-        static Set<String> namedUpstreams(JsonNode route) {
-            Set<String> out = new java.util.TreeSet<>();
-            if (route.path("upstream").isTextual()) {
-                out.add(route.get("upstream").asText());
-            }
-            route.path("upstreams").forEach(g -> {
-                if (g.isTextual()) {
-                    out.add(g.asText());
-                }
-            });
-            return out;
         }
 
         /** The routes that name an upstream now. */

@@ -198,13 +198,6 @@ public final class Upstream implements AutoCloseable {
         }
     }
 
-    /**
-     * @return whether it was closed (no longer used by the serving config)
-     */
-    public boolean isClosed() {
-        return closed;
-    }
-
     private static boolean needsTls(UpstreamSpec spec) {
         return spec.targets().stream().anyMatch(t -> "https".equalsIgnoreCase(t.url().getScheme()))
                 || spec.discovery().map(d -> d.scheme().equals("https")).orElse(false);

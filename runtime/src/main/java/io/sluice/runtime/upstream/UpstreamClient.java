@@ -364,7 +364,7 @@ public final class UpstreamClient implements AutoCloseable {
             if (inUse.contains(e.getValue())) {
                 return false;
             }
-            e.getValue().close();
+            e.getValue().drain();   // in-flight requests finish; their connections close instead of pooling
             return true;
         });
     }

@@ -59,7 +59,7 @@ public final class TestPki {
 
     /** @return a self-signed CA */
     public static Identity ca(String cn) throws Exception {
-        return issue(cn, null, true);
+        return issue(cn, key("EC"), null, true);
     }
 
     /**
@@ -69,13 +69,28 @@ public final class TestPki {
      * @param names  subject alternative names; {@code ip:} ones are addresses
      */
     public static Identity leaf(String cn, Identity issuer, String... names) throws Exception {
-        return issue(cn, issuer, false, names);
+        return issue(cn, key("EC"), issuer, false, names);
     }
 
-    private static Identity issue(String cn, Identity issuer, boolean isCa, String... names) throws Exception {
-        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-        g.initialize(256);
-        KeyPair keys = g.generateKeyPair();
+    /**
+     * @param algorithm {@code EC} (P-256) or {@code RSA} (2048 bits)
+     * @return a new key pair
+     */
+    public static KeyPair key(String algorithm) throws Exception {
+        KeyPairGenerator g = KeyPairGenerator.getInstance(algorithm);
+        g.initialize(algorithm.equals("EC") ? 256 : 2048);
+        return g.generateKeyPair();
+    }
+
+    /**
+     * A certificate for {@code keys}.
+     *
+     * @param issuer its CA (itself when null)
+     * @param isCa   whether it may sign certificates
+     * @param names  subject alternative names; {@code ip:} ones are addresses
+     */
+    public static Identity issue(String cn, KeyPair keys, Identity issuer, boolean isCa, String... names)
+            throws Exception {
         X500Name subject = new X500Name("CN=" + cn);
         X500Name issuerName = issuer == null ? subject
                 : X500Name.getInstance(issuer.cert().getSubjectX500Principal().getEncoded());
@@ -96,8 +111,9 @@ public final class TestPki {
             }
             b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(san));
         }
+        String algorithm = signer.getAlgorithm().equals("RSA") ? "SHA256withRSA" : "SHA256withECDSA";
         X509Certificate cert = new JcaX509CertificateConverter()
-                .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer)));
+                .getCertificate(b.build(new JcaContentSignerBuilder(algorithm).build(signer)));
         return new Identity(keys, cert);
     }
 

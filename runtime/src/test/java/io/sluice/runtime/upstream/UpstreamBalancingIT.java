@@ -1,17 +1,10 @@
 package io.sluice.runtime.upstream;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sluice.runtime.Node;
-import io.sluice.runtime.testing.AdminClient;
 import io.sluice.runtime.testing.AdminClient.Resp;
-import io.sluice.runtime.testing.Nodes;
 import io.sluice.runtime.upstream.Backend.Result;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,42 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * say who answered, and the balancers' promises checked on thousands of requests (weights, key affinity and
  * how few keys move when a target is added, latency awareness, an upstream with no target).
  */
-class UpstreamBalancingIT {
-    @TempDir
-    Path dir;
-    Node node;
-    AdminClient admin;
-    final List<Backend> backends = new ArrayList<>();
-
-    @BeforeEach
-    void up() throws Exception {
-        node = Nodes.standalone(dir.resolve("data"));
-        admin = Nodes.admin(node);
-    }
-
-    @AfterEach
-    void down() throws Exception {
-        node.close();
-        for (Backend b : backends) {
-            b.close();
-        }
-    }
-
-    Backend backend(String name) throws Exception {
-        Backend b = Backend.start(name);
-        backends.add(b);
-        return b;
-    }
-
-    int proxyPort() {
-        return node.server().proxyPort();
-    }
-
-    void put(String path, String json) {
-        Resp r = admin.put(path, json);
-        assertTrue(r.status() == 200 || r.status() == 201, "PUT " + path + ": " + r);
-    }
-
+class UpstreamBalancingIT extends UpstreamNodeFixture {
     /** Counts the answers by who answered; every one must be a 200. */
     static Map<String, Integer> byUpstream(Result[] results) {
         Map<String, Integer> n = new TreeMap<>();

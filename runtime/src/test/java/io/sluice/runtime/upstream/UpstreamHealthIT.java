@@ -1,19 +1,12 @@
 package io.sluice.runtime.upstream;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sluice.runtime.Node;
-import io.sluice.runtime.testing.AdminClient;
 import io.sluice.runtime.testing.AdminClient.Resp;
 import io.sluice.runtime.testing.Gateways;
-import io.sluice.runtime.testing.Nodes;
 import io.sluice.runtime.upstream.Backend.Result;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,46 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * what non-idempotent requests may lose), active health checks taking a target out and back, the passive
  * ejection cap, and circuit breakers steering the choice of target.
  */
-class UpstreamHealthIT {
-    @TempDir
-    Path dir;
-    Node node;
-    AdminClient admin;
-    final List<Backend> backends = new ArrayList<>();
-
-    @BeforeEach
-    void up() throws Exception {
-        node = Nodes.standalone(dir.resolve("data"));
-        admin = Nodes.admin(node);
-    }
-
-    @AfterEach
-    void down() throws Exception {
-        node.close();
-        for (Backend b : backends) {
-            b.close();
-        }
-    }
-
-    Backend backend(String name) throws Exception {
-        Backend b = Backend.start(name);
-        backends.add(b);
-        return b;
-    }
-
-    int proxyPort() {
-        return node.server().proxyPort();
-    }
-
-    int adminPort() {
-        return node.server().adminPort();
-    }
-
-    void put(String path, String json) {
-        Resp r = admin.put(path, json);
-        assertTrue(r.status() == 200 || r.status() == 201, "PUT " + path + ": " + r);
-    }
-
+class UpstreamHealthIT extends UpstreamNodeFixture {
     double failovers() throws Exception {
         HttpResponse<String> r = Backend.adminGet(adminPort(), "/metrics");
         assertEquals(200, r.statusCode());

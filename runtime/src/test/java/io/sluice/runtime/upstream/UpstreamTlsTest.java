@@ -6,37 +6,22 @@ import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import io.sluice.plugin.Headers;
 import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x509.BasicConstraints;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.GeneralName;
-import org.bouncycastle.asn1.x509.GeneralNames;
-import org.bouncycastle.asn1.x509.KeyUsage;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import io.sluice.runtime.testing.TestPki;
+import io.sluice.runtime.testing.TestPki.Identity;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.StringWriter;
-import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.KeyStore;
-import java.security.PrivateKey;
-import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
-import java.util.Date;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.KeyManagerFactory;
@@ -63,42 +48,31 @@ class UpstreamTlsTest {
     private static Identity clientRsa;       // signed by ca, for mTLS
     private static final List<HttpsServer> SERVERS = new ArrayList<>();
 
-    /** A key pair and its certificate. */
-    private record Identity(KeyPair keys, X509Certificate cert) {
-        String certPem() {
-            return pem("CERTIFICATE", der(cert));
-        }
+    /** SEC1 with the curve in its parameters field, as OpenSSL writes it. */
+    private static String sec1WithCurve(Identity id) throws Exception {
+        java.security.interfaces.ECPrivateKey k = (java.security.interfaces.ECPrivateKey) id.keys().getPrivate();
+        return TestPki.pem("EC PRIVATE KEY",
+                new org.bouncycastle.asn1.sec.ECPrivateKey(256, k.getS(), SECObjectIdentifiers.secp256r1).getEncoded());
+    }
 
-        String pkcs8Pem() {
-            return pem("PRIVATE KEY", keys.getPrivate().getEncoded());
+    /** PKCS#1 for RSA, SEC1 for EC (BouncyCastle's "traditional" OpenSSL formats). */
+    private static String traditionalPem(Identity id) throws Exception {
+        StringWriter out = new StringWriter();
+        try (JcaPEMWriter w = new JcaPEMWriter(out)) {
+            w.writeObject(id.keys().getPrivate());
         }
-
-        /** SEC1 with the curve in its parameters field, as OpenSSL writes it. */
-        String sec1WithCurve() throws Exception {
-            java.security.interfaces.ECPrivateKey k = (java.security.interfaces.ECPrivateKey) keys.getPrivate();
-            return pem("EC PRIVATE KEY",
-                    new org.bouncycastle.asn1.sec.ECPrivateKey(256, k.getS(), SECObjectIdentifiers.secp256r1).getEncoded());
-        }
-
-        /** PKCS#1 for RSA, SEC1 for EC (BouncyCastle's "traditional" OpenSSL formats). */
-        String traditionalPem() throws Exception {
-            StringWriter out = new StringWriter();
-            try (JcaPEMWriter w = new JcaPEMWriter(out)) {
-                w.writeObject(keys.getPrivate());
-            }
-            return out.toString();
-        }
+        return out.toString();
     }
 
     @BeforeAll
     static void certificates() throws Exception {
-        ca = issue("Test CA", key("EC"), null, true);
-        otherCa = issue("Other CA", key("EC"), null, true);
-        server = issue("localhost", key("EC"), ca, false, "localhost", "ip:127.0.0.1");
-        selfSigned = issue("localhost", key("EC"), null, false, "localhost", "ip:127.0.0.1");
-        otherName = issue("other.example", key("EC"), ca, false, "other.example");
-        clientEc = issue("client-ec", key("EC"), ca, false);
-        clientRsa = issue("client-rsa", key("RSA"), ca, false);
+        ca = TestPki.issue("Test CA", TestPki.key("EC"), null, true);
+        otherCa = TestPki.issue("Other CA", TestPki.key("EC"), null, true);
+        server = TestPki.issue("localhost", TestPki.key("EC"), ca, false, "localhost", "ip:127.0.0.1");
+        selfSigned = TestPki.issue("localhost", TestPki.key("EC"), null, false, "localhost", "ip:127.0.0.1");
+        otherName = TestPki.issue("other.example", TestPki.key("EC"), ca, false, "other.example");
+        clientEc = TestPki.issue("client-ec", TestPki.key("EC"), ca, false);
+        clientRsa = TestPki.issue("client-rsa", TestPki.key("RSA"), ca, false);
     }
 
     @AfterAll
@@ -123,7 +97,7 @@ class UpstreamTlsTest {
     void anUnknownCaIsRefusedBeforeAnythingIsSent() throws Exception {
         AtomicInteger requests = new AtomicInteger();
         int selfSignedPort = serve(selfSigned, false, requests);
-        int otherCaPort = serve(issue("localhost", key("EC"), otherCa, false, "ip:127.0.0.1"), false, requests);
+        int otherCaPort = serve(TestPki.issue("localhost", TestPki.key("EC"), otherCa, false, "ip:127.0.0.1"), false, requests);
         try (UpstreamClient client = new UpstreamClient()) {
             UpstreamException e = refused(client.pool("127.0.0.1", selfSignedPort, UpstreamTls.defaults()));
             assertTrue(e.getMessage().startsWith("TLS handshake with 127.0.0.1:" + selfSignedPort + " failed: "),
@@ -174,25 +148,25 @@ class UpstreamTlsTest {
             assertTrue(e.getMessage().endsWith("(the upstream asked for a client certificate and none is configured)"),
                     e.getMessage());
             // a certificate from a CA the server does not trust
-            Identity stranger = issue("stranger", key("EC"), otherCa, false);
+            Identity stranger = TestPki.issue("stranger", TestPki.key("EC"), otherCa, false);
             e = refusedMaybeSent(client.pool("127.0.0.1", port,
-                    UpstreamTls.of(true, ca.certPem(), "", stranger.certPem(), stranger.pkcs8Pem())));
+                    UpstreamTls.of(true, ca.certPem(), "", stranger.certPem(), stranger.keyPem())));
             assertTrue(e.getMessage().endsWith("(the upstream asked for a client certificate; it may have refused it)"),
                     e.getMessage());
 
             // the key as PKCS#8, SEC1 (EC PRIVATE KEY) and PKCS#1 (RSA PRIVATE KEY)
-            UpstreamTls pkcs8 = UpstreamTls.of(true, ca.certPem(), "", clientEc.certPem(), clientEc.pkcs8Pem());
+            UpstreamTls pkcs8 = UpstreamTls.of(true, ca.certPem(), "", clientEc.certPem(), clientEc.keyPem());
             assertEquals("hello host=127.0.0.1:" + port + " client=CN=client-ec", get(client.pool("127.0.0.1", port, pkcs8)));
-            String sec1 = clientEc.traditionalPem();
+            String sec1 = traditionalPem(clientEc);
             assertTrue(sec1.contains("BEGIN EC PRIVATE KEY"), sec1);
             UpstreamTls ec = UpstreamTls.of(true, ca.certPem(), "", clientEc.certPem(), sec1);
             assertEquals("hello host=127.0.0.1:" + port + " client=CN=client-ec", get(client.pool("127.0.0.1", port, ec)));
             // as openssl ecparam -genkey writes it: the curve inside the key, an EC PARAMETERS block before it
-            String openssl = pem("EC PARAMETERS", SECObjectIdentifiers.secp256r1.getEncoded()) + clientEc.sec1WithCurve();
+            String openssl = TestPki.pem("EC PARAMETERS", SECObjectIdentifiers.secp256r1.getEncoded()) + sec1WithCurve(clientEc);
             UpstreamTls ecWithCurve = UpstreamTls.of(true, ca.certPem(), "", clientEc.certPem(), openssl);
             assertEquals("hello host=127.0.0.1:" + port + " client=CN=client-ec",
                     get(client.pool("127.0.0.1", port, ecWithCurve)));
-            String pkcs1 = clientRsa.traditionalPem();
+            String pkcs1 = traditionalPem(clientRsa);
             assertTrue(pkcs1.contains("BEGIN RSA PRIVATE KEY"), pkcs1);
             UpstreamTls rsa = UpstreamTls.of(true, ca.certPem(), "", clientRsa.certPem() + ca.certPem(), pkcs1);
             assertEquals("hello host=127.0.0.1:" + port + " client=CN=client-rsa", get(client.pool("127.0.0.1", port, rsa)));
@@ -258,26 +232,26 @@ class UpstreamTlsTest {
     void badPemIsRefusedWithAClearMessage() throws Exception {
         assertEquals("upstream TLS ca is not PEM (expected -----BEGIN CERTIFICATE----- ... -----END ...-----)",
                 bad(() -> UpstreamTls.of(true, "just some text", "", "", "")));
-        assertTrue(bad(() -> UpstreamTls.of(true, pem("CERTIFICATE", new byte[] {1, 2, 3}), "", "", ""))
+        assertTrue(bad(() -> UpstreamTls.of(true, TestPki.pem("CERTIFICATE", new byte[] {1, 2, 3}), "", "", ""))
                 .startsWith("upstream TLS ca: certificate #1 is not a valid X.509 certificate"));
         assertEquals("upstream TLS ca: the CERTIFICATE block is empty or not valid base64",
                 bad(() -> UpstreamTls.of(true, "-----BEGIN CERTIFICATE-----\n@@@@\n-----END CERTIFICATE-----", "", "", "")));
         assertEquals("upstream TLS ca: unexpected PEM block 'PRIVATE KEY' (expected CERTIFICATE)",
-                bad(() -> UpstreamTls.of(true, clientEc.pkcs8Pem(), "", "", "")));
+                bad(() -> UpstreamTls.of(true, clientEc.keyPem(), "", "", "")));
         assertEquals("upstream TLS client certificate given without its private key",
                 bad(() -> UpstreamTls.of(true, "", "", clientEc.certPem(), "")));
         assertEquals("upstream TLS client key does not match the client certificate",
-                bad(() -> UpstreamTls.of(true, "", "", clientEc.certPem(), server.pkcs8Pem())));
+                bad(() -> UpstreamTls.of(true, "", "", clientEc.certPem(), server.keyPem())));
         // the curve comes from the key's own parameters, not from the (RSA) certificate
         assertEquals("upstream TLS client key does not match the client certificate",
-                bad(() -> UpstreamTls.of(true, "", "", clientRsa.certPem(), clientEc.sec1WithCurve())));
+                bad(() -> UpstreamTls.of(true, "", "", clientRsa.certPem(), sec1WithCurve(clientEc))));
         assertEquals("upstream TLS client key: the EC PRIVATE KEY has no named curve; convert it to PKCS#8 "
                         + "(openssl pkcs8 -topk8 -nocrypt)",
-                bad(() -> UpstreamTls.of(true, "", "", clientRsa.certPem(), clientEc.traditionalPem())));
+                bad(() -> UpstreamTls.of(true, "", "", clientRsa.certPem(), traditionalPem(clientEc))));
         assertEquals("upstream TLS client key is not a readable private key",
-                bad(() -> UpstreamTls.of(true, "", "", clientEc.certPem(), pem("PRIVATE KEY", new byte[] {0x30, 0}))));
+                bad(() -> UpstreamTls.of(true, "", "", clientEc.certPem(), TestPki.pem("PRIVATE KEY", new byte[] {0x30, 0}))));
         assertEquals("upstream TLS client key is encrypted; give it unencrypted (openssl pkcs8 -nocrypt)",
-                bad(() -> UpstreamTls.of(true, "", "", clientEc.certPem(), pem("ENCRYPTED PRIVATE KEY", new byte[] {1}))));
+                bad(() -> UpstreamTls.of(true, "", "", clientEc.certPem(), TestPki.pem("ENCRYPTED PRIVATE KEY", new byte[] {1}))));
         assertTrue(bad(() -> UpstreamTls.of(true, "", "", clientEc.certPem(),
                 "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n"
                         + "-----END RSA PRIVATE KEY-----")).contains("only unencrypted PEM is supported"));
@@ -365,52 +339,5 @@ class UpstreamTlsTest {
         https.start();
         SERVERS.add(https);
         return https.getAddress().getPort();
-    }
-
-    private static KeyPair key(String algorithm) throws Exception {
-        KeyPairGenerator g = KeyPairGenerator.getInstance(algorithm);
-        g.initialize(algorithm.equals("EC") ? 256 : 2048);
-        return g.generateKeyPair();
-    }
-
-    /** A certificate for {@code keys}, signed by {@code issuer} (itself when null); names "ip:" are addresses. */
-    private static Identity issue(String cn, KeyPair keys, Identity issuer, boolean isCa, String... names)
-            throws Exception {
-        X500Name subject = new X500Name("CN=" + cn);
-        X500Name issuerName = issuer == null ? subject : X500Name.getInstance(issuer.cert().getSubjectX500Principal().getEncoded());
-        PrivateKey signer = issuer == null ? keys.getPrivate() : issuer.keys().getPrivate();
-        Instant now = Instant.now();
-        JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuerName,
-                new BigInteger(64, new SecureRandom()).add(BigInteger.ONE), Date.from(now.minusSeconds(3600)),
-                Date.from(now.plus(Duration.ofDays(1))), subject, keys.getPublic());
-        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(isCa));
-        if (isCa) {
-            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-        }
-        if (names.length > 0) {
-            GeneralName[] san = new GeneralName[names.length];
-            for (int i = 0; i < names.length; i++) {
-                san[i] = names[i].startsWith("ip:") ? new GeneralName(GeneralName.iPAddress, names[i].substring(3))
-                        : new GeneralName(GeneralName.dNSName, names[i]);
-            }
-            b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(san));
-        }
-        String algorithm = signer.getAlgorithm().equals("RSA") ? "SHA256withRSA" : "SHA256withECDSA";
-        X509Certificate cert = new JcaX509CertificateConverter()
-                .getCertificate(b.build(new JcaContentSignerBuilder(algorithm).build(signer)));
-        return new Identity(keys, cert);
-    }
-
-    private static byte[] der(X509Certificate cert) {
-        try {
-            return cert.getEncoded();
-        } catch (java.security.cert.CertificateEncodingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static String pem(String type, byte[] der) {
-        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
-                + "\n-----END " + type + "-----\n";
     }
 }
