@@ -77,9 +77,18 @@ fi
 if [ ! -f "$ROOT/runtime/target/sluice-runtime.jar" ]; then
     (cd "$ROOT" && sluice_mvn -q -DskipTests install)
 fi
-taskset -c 0 "$JAVA_HOME/bin/java" -XX:ActiveProcessorCount=1 ${BENCH_JVM_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} \
-    -jar "$ROOT/runtime/target/sluice-runtime.jar" start --config "$OUT/sluice.yaml" \
-    --proxy-host 127.0.0.1 --proxy-port "$SLUICE_PORT" --admin-port "$ADMIN_PORT" > "$OUT/sluice.log" 2>&1 &
+if [ -n "${BENCH_JVM_OPTS:-}" ]; then
+    # a hand-tuned command line, for experiments (the sections before 2026-12-01 used
+    # BENCH_JVM_OPTS="-XX:+UseParallelGC -Xms512m -Xmx512m" with -XX:ActiveProcessorCount=1)
+    taskset -c 0 "$JAVA_HOME/bin/java" -XX:ActiveProcessorCount=1 $BENCH_JVM_OPTS \
+        -jar "$ROOT/runtime/target/sluice-runtime.jar" start --config "$OUT/sluice.yaml" \
+        --proxy-host 127.0.0.1 --proxy-port "$SLUICE_PORT" --admin-port "$ADMIN_PORT" > "$OUT/sluice.log" 2>&1 &
+else
+    # what users run: bin/sluice and its defaults (heap, GC, access log to stdout), pinned to CPU 0
+    rm -rf "$OUT/sluice-data"
+    taskset -c 0 "$ROOT/bin/sluice" start --config "$OUT/sluice.yaml" --data-dir "$OUT/sluice-data" \
+        --proxy-host 127.0.0.1 --proxy-port "$SLUICE_PORT" --admin-port "$ADMIN_PORT" > "$OUT/sluice.log" 2>&1 &
+fi
 SLUICE_PID=$!
 PIDS+=("$SLUICE_PID")
 for _ in $(seq 1 100); do
