@@ -7,6 +7,7 @@ import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http1.Http1Config;
+import io.helidon.webserver.http2.Http2Config;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.builtin.DependencyStatus;
@@ -31,6 +32,10 @@ import java.util.function.Supplier;
 public final class SluiceServer implements AutoCloseable {
     /** Largest request head accepted; larger is answered 431. */
     public static final int MAX_HEADERS_BYTES = 32 * 1024;
+    /** HTTP/2: streams one client connection may have open at once (nginx's and Envoy's order of magnitude). */
+    public static final int H2_MAX_CONCURRENT_STREAMS = 128;
+    /** HTTP/2: per-stream receive window a client may fill before the gateway reads. */
+    public static final int H2_INITIAL_WINDOW = 1024 * 1024;
     /** Largest admin request body (filter jars are uploaded through it). */
     public static final long MAX_ADMIN_BODY_BYTES = 64L * 1024 * 1024;
 
@@ -169,20 +174,29 @@ public final class SluiceServer implements AutoCloseable {
                 // the last guard: no header with CR, LF or NUL leaves, whatever path built the response
                 .validateResponseHeaders(true)
                 .build();
+        Http2Config http2 = Http2Config.builder()
+                .maxConcurrentStreams(H2_MAX_CONCURRENT_STREAMS)
+                .maxHeaderListSize(MAX_HEADERS_BYTES)
+                .maxFrameSize(16_384)
+                .initialWindowSize(H2_INITIAL_WINDOW)
+                .validatePath(false)   // as for HTTP/1.1: the proxy handler's canonical path rules
+                .sendErrorDetails(false)
+                .maxRapidResets(-1)   // one rule, counted in metrics: H2Guard (EdgeConnections)
+                .build();
         WebServerConfig.Builder b = WebServer.builder()
                 .shutdownGracePeriod(Duration.ofSeconds(5));
         EdgeConnections edge = null;
         if (listeners.proxy()) {
-            // the proxy listener's only connection kind: Helidon's HTTP/1.1 with a strict reader, watched for
-            // slow and greedy clients
-            edge = new EdgeConnections(http1, () -> gateway.current().edge());
+            // the proxy listener's connection kinds: Helidon's HTTP/1.1 (HTTP/1.0 too) and HTTP/2 (prior knowledge),
+            // each with a strict reader, watched for slow, greedy and flooding clients
+            edge = new EdgeConnections(http1, http2, () -> gateway.current().edge());
             Telemetry.gauge("sluice.edge.connections", "client connections open on the proxy listener", edge,
                     EdgeConnections::open);
-            for (String reason : new String[] {"head", "body", "idle", "refused"}) {
+            for (String reason : new String[] {"head", "body", "idle", "refused", "h2_flood"}) {
                 io.micrometer.core.instrument.FunctionCounter.builder("sluice.edge.connections.closed", edge,
                                 e -> e.closedFor(reason))
                         .description("client connections closed by a limit: head/body/idle timeouts, refused over"
-                                + " max_connections(_per_address)")
+                                + " max_connections(_per_address), HTTP/2 rapid-reset or CONTINUATION floods")
                         .tag("reason", reason)
                         .register(Telemetry.registry());
             }

@@ -15,6 +15,8 @@ import io.helidon.webserver.ProxyProtocolData;
 import io.helidon.webserver.Router;
 import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http1.Http1ConnectionSelector;
+import io.helidon.webserver.http2.Http2Config;
+import io.helidon.webserver.http2.Http2ConnectionSelector;
 import io.helidon.webserver.spi.ServerConnection;
 import io.helidon.webserver.spi.ServerConnectionSelector;
 import io.sluice.registry.config.GatewayConfig.Settings;
@@ -32,7 +34,10 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 
 /**
- * The proxy listener's connections: Helidon's HTTP/1.1 connection, given a stricter reader and watched.
+ * The proxy listener's connections: Helidon's HTTP/1.1 and HTTP/2 connections, given a stricter reader and
+ * watched. It is the listener's only connection selector, so a connection is watched from its first moment: the
+ * protocol is the one ALPN chose on TLS, else HTTP/2 when the first bytes are the HTTP/2 preface (prior knowledge),
+ * else HTTP/1.x.
  *
  * <ul>
  *   <li>Chunked request bodies: the CRLF after each chunk's data is checked (Helidon skips two bytes unread), so
@@ -44,6 +49,13 @@ import java.util.function.Supplier;
  *   <li>Greedy clients: at most {@code max_connections} open connections, and {@code max_connections_per_address}
  *       from one peer address (trusted proxies exempt); over either, the connection is answered 503
  *       {@code too_many_connections} and closed.</li>
+ *   <li>HTTP/1.0: Helidon refuses it; a connection whose first request line says {@code HTTP/1.0} is read as
+ *       HTTP/1.1 and marked ({@link #http10()}), and the proxy answers it as HTTP/1.0 wants (Content-Length,
+ *       then close).</li>
+ *   <li>HTTP/2 (prior knowledge, or ALPN {@code h2} on TLS): {@link H2Guard} reads the frame headers as they
+ *       arrive and ends a connection with GOAWAY {@code ENHANCE_YOUR_CALM} on a rapid-reset flood (CVE-2023-44487)
+ *       or a CONTINUATION flood (CVE-2024-27316); the head timeout covers the connection preface, and an idle
+ *       HTTP/2 connection is closed by the listener's idle-connection check.</li>
  * </ul>
  * Limits are read from the current config on every check, so a change applies to open connections too.
  */
@@ -52,7 +64,10 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
     private static final ThreadLocal<Conn> CURRENT = new ThreadLocal<>();
     private static final long TICK_MS = 100;
 
+    private static final byte[] H2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
     private final Http1ConnectionSelector http1;
+    private final Http2ConnectionSelector http2;
     private final Supplier<EdgePolicy> policy;
     private final ConcurrentHashMap<String, AtomicInteger> perAddress = new ConcurrentHashMap<>();
     private final AtomicInteger total = new AtomicInteger();
@@ -64,13 +79,16 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
     private final LongAdder bodyTimeouts = new LongAdder();
     private final LongAdder idleTimeouts = new LongAdder();
     private final LongAdder refused = new LongAdder();
+    private final LongAdder h2Floods = new LongAdder();
 
     /**
      * @param http1  the HTTP/1.1 settings of the listener
+     * @param http2  the HTTP/2 settings of the listener
      * @param policy the current edge settings
      */
-    public EdgeConnections(Http1Config http1, Supplier<EdgePolicy> policy) {
+    public EdgeConnections(Http1Config http1, Http2Config http2, Supplier<EdgePolicy> policy) {
         this.http1 = Http1ConnectionSelector.builder().config(http1).build();
+        this.http2 = Http2ConnectionSelector.builder().http2Config(http2).build();
         this.policy = policy;
         this.watchdog = Thread.ofPlatform().daemon().name("sluice-edge-watchdog").unstarted(this::watch);
         this.watchdog.start();
@@ -92,13 +110,21 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
         }
     }
 
+    /**
+     * @return whether the current request (on this thread) came on a connection that spoke HTTP/1.0
+     */
+    public static boolean http10() {
+        Conn c = CURRENT.get();
+        return c != null && c.http10;
+    }
+
     /** @return connections open now */
     public int open() {
         return total.get();
     }
 
     /**
-     * @param reason {@code head}, {@code body}, {@code idle} or {@code refused}
+     * @param reason {@code head}, {@code body}, {@code idle}, {@code refused} or {@code h2_flood}
      * @return connections closed (or refused) for that reason so far
      */
     public long closedFor(String reason) {
@@ -107,31 +133,31 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
             case "body" -> bodyTimeouts.sum();
             case "idle" -> idleTimeouts.sum();
             case "refused" -> refused.sum();
+            case "h2_flood" -> h2Floods.sum();
             default -> throw new IllegalArgumentException(reason);
         };
     }
 
     @Override
     public int bytesToIdentifyConnection() {
-        return http1.bytesToIdentifyConnection();
+        return 0;
     }
 
     @Override
     public Support supports(BufferData data) {
-        return http1.supports(data);
+        return Support.SUPPORTED;   // the listener's only selector: it tells HTTP/2 from HTTP/1.x itself
     }
 
     @Override
     public Set<String> supportedApplicationProtocols() {
-        return http1.supportedApplicationProtocols();
+        return Set.of("h2", "http/1.1");
     }
 
     @Override
     public ServerConnection connection(ConnectionContext ctx) {
         Conn c = new Conn(ctx, address(ctx.remotePeer()));
-        StrictReader reader = new StrictReader(ctx.dataReader(), ctx.serverSocket(), c);
-        ServerConnection inner = http1.connection(new Context(ctx, reader));
-        return new Edge(c, inner);
+        SocketSupplier socket = new SocketSupplier(ctx.dataReader(), ctx.serverSocket(), c);
+        return new Edge(c, socket, new Context(ctx, new StrictReader(socket)));
     }
 
     @Override
@@ -161,6 +187,9 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
             long idle = s.keepaliveTimeoutMs() * 1_000_000L;
             for (Conn c : live) {
                 Phase p = c.phase;
+                if (c.h2 && p != Phase.HEAD) {
+                    continue;   // HTTP/2 after its preface: streams, flow control and idle are Helidon's
+                }
                 long since = c.since;
                 long reading = c.readingSince;
                 if (p == Phase.HEAD && now - since > head) {
@@ -187,6 +216,10 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
     private static final class Conn {
         final ConnectionContext ctx;
         final String address;
+        /** HTTP/2 (set once the protocol is known). */
+        volatile boolean h2;
+        /** The first request line said HTTP/1.0 (rewritten to HTTP/1.1 for Helidon's parser). */
+        volatile boolean http10;
         volatile Phase phase = Phase.HEAD;
         volatile long since = System.nanoTime();
         /** When the current blocking socket read started, 0 when not reading. */
@@ -217,11 +250,27 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
     /** The connection as Helidon runs it, counted and watched while it runs. */
     private final class Edge implements ServerConnection {
         private final Conn c;
-        private final ServerConnection inner;
+        private final SocketSupplier socket;
+        private final Context ctx;
+        private volatile ServerConnection inner;
 
-        Edge(Conn c, ServerConnection inner) {
+        Edge(Conn c, SocketSupplier socket, Context ctx) {
             this.c = c;
-            this.inner = inner;
+            this.socket = socket;
+            this.ctx = ctx;
+        }
+
+        /** HTTP/2 or HTTP/1.x: ALPN's choice on TLS, else whether the first bytes are the HTTP/2 preface. */
+        private ServerConnection open() {
+            HelidonSocket s = ctx.serverSocket();
+            boolean h2 = s.protocolNegotiated() ? "h2".equals(s.protocol()) : ctx.dataReader().startsWith(H2_PREFACE);
+            if (h2) {
+                c.h2 = true;
+                socket.guard(new H2Guard(() -> c.phase(Phase.IDLE), h2Floods));
+                return http2.connection(ctx);
+            }
+            socket.early = null;
+            return http1.connection(ctx);
         }
 
         @Override
@@ -239,6 +288,11 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
                 }
                 CURRENT.set(c);
                 live.add(c);
+                try {
+                    inner = open();
+                } catch (DataReader.InsufficientDataAvailableException e) {
+                    return;   // closed before saying anything
+                }
                 inner.handle(limit);
             } finally {
                 live.remove(c);
@@ -269,12 +323,18 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
 
         @Override
         public Duration idleTime() {
-            return inner.idleTime();
+            ServerConnection i = inner;
+            return i == null ? Duration.ofNanos(System.nanoTime() - c.since) : i.idleTime();
         }
 
         @Override
         public void close(boolean interrupt) {
-            inner.close(interrupt);
+            ServerConnection i = inner;
+            if (i != null) {
+                i.close(interrupt);
+            } else {
+                c.ctx.serverSocket().close();
+            }
         }
     }
 
@@ -291,8 +351,8 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
         /** Inside {@link #readBuffer(int)}, which skips what it read: those skips are not the parser's. */
         private boolean reading;
 
-        StrictReader(DataReader original, HelidonSocket socket, Conn c) {
-            super(new SocketSupplier(original, socket, c));
+        StrictReader(SocketSupplier socket) {
+            super(socket);
         }
 
         @Override
@@ -349,6 +409,10 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
         private DataReader original;
         private final HelidonSocket socket;
         private final Conn c;
+        private H2Guard guard;
+        private boolean first = true;
+        /** What was read before the protocol was known, for the HTTP/2 guard to see too. */
+        private java.util.List<byte[]> early = new java.util.ArrayList<>(2);
 
         SocketSupplier(DataReader original, HelidonSocket socket, Conn c) {
             this.original = original;
@@ -356,8 +420,35 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
             this.c = c;
         }
 
+        /** The connection is HTTP/2: the guard sees every byte from the first. */
+        void guard(H2Guard g) {
+            this.guard = g;
+            for (byte[] b : early) {
+                g.accept(b, b.length);
+            }
+            early = null;
+        }
+
         @Override
         public byte[] get() {
+            byte[] bytes = read();
+            if (bytes != null) {
+                if (guard != null) {
+                    guard.accept(bytes, bytes.length);
+                } else {
+                    if (first && Http10.rewrite(bytes)) {
+                        c.http10 = true;
+                    }
+                    if (early != null) {
+                        early.add(bytes);   // until the protocol is known: at most the 24-byte preface's reads
+                    }
+                }
+                first = false;
+            }
+            return bytes;
+        }
+
+        private byte[] read() {
             if (original != null) {
                 DataReader o = original;
                 original = null;

@@ -44,6 +44,8 @@ final class ProxyExchange implements Exchange, Request {
     long requestBytes = -1;
     long responseBytes = -1;
     String error;
+    /** The request came on an HTTP/2 stream. */
+    boolean http2;
     /** The request's span when tracing is on, else null. */
     io.opentelemetry.api.trace.Span span;
 

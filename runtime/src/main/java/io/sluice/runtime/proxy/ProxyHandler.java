@@ -85,7 +85,7 @@ public final class ProxyHandler implements Handler {
                 log.log(accessEntry(req, res, ex, start));
             }
         }
-        if (res.isSent() && res.headers().contains(HeaderValues.CONNECTION_CLOSE)) {
+        if (res.isSent() && res.headers().contains(HeaderValues.CONNECTION_CLOSE)) {   // never set on HTTP/2
             // Helidon says "Connection: close" but would go on reading: nothing after this request is read
             throw new CloseConnectionException("connection closed after the response");
         }
@@ -96,21 +96,33 @@ public final class ProxyHandler implements Handler {
         EdgeConnections.headReceived();
         String method = req.prologue().method().text();
         ServerRequestHeaders reqHeaders = req.headers();
+        boolean h2 = http2(req);
         long contentLength;
         try {
-            contentLength = checkFraming(req);
+            contentLength = checkFraming(req, h2);
         } catch (BadFraming e) {
-            res.header(HeaderValues.CONNECTION_CLOSE);
+            closeAfter(res, h2);
             send(res, Outcome.error(400, "bad_request", e.getMessage()));
             // the body's bytes must never be read as the next request on this connection
-            throw new CloseConnectionException("bad request head: " + e.getMessage());
+            endConnection(h2, "bad request head: " + e.getMessage());
+            return null;
         }
-        if (clientCloses(reqHeaders)) {
-            res.header(HeaderValues.CONNECTION_CLOSE);   // the client's last request: nothing after it is read
+        if (h2) {
+            // HTTP/2 frames its own messages: no connection-level headers, nothing to close
+        } else if (EdgeConnections.http10() || clientCloses(reqHeaders)) {
+            // the client's last request: nothing after it is read (HTTP/1.0 keep-alive is not offered)
+            res.header(HeaderValues.CONNECTION_CLOSE);
         }
         String target = req.path().rawPath();
         String authority;
-        if (target.length() > 0 && target.charAt(0) != '/' && isAbsoluteForm(target)) {
+        if (h2) {
+            // RFC 9113 §8.3.1: :authority, else Host
+            authority = req.authority();
+            if (authority == null || authority.isEmpty()) {
+                List<String> hosts = reqHeaders.all(HeaderNames.HOST, List::of);
+                authority = hosts.size() == 1 ? hosts.getFirst() : null;
+            }
+        } else if (target.length() > 0 && target.charAt(0) != '/' && isAbsoluteForm(target)) {
             // RFC 9112 §3.2.2: the target's authority replaces Host; only its path is routed and forwarded
             int from = target.indexOf("//") + 2;
             int slash = target.indexOf('/', from);
@@ -121,10 +133,14 @@ public final class ProxyHandler implements Handler {
             authority = hosts.size() == 1 ? hosts.getFirst() : null;
         }
         String host = hostOf(authority);
-        if (host == null) {
-            res.header(HeaderValues.CONNECTION_CLOSE);
+        if (host == null && authority == null && EdgeConnections.http10()) {
+            host = "";   // HTTP/1.0 has no Host: only routes without hosts match
+            authority = "";
+        } else if (host == null) {
+            closeAfter(res, h2);
             send(res, Outcome.error(400, "bad_request", "exactly one valid Host header is required"));
-            throw new CloseConnectionException("bad Host header");
+            endConnection(h2, "bad Host header");
+            return null;
         }
         EdgePolicy edge = snapshot.edge();
         String path;
@@ -242,9 +258,11 @@ public final class ProxyHandler implements Handler {
                 try {
                     ex = exchange(req, r, route, found.params(), snapshot);
                 } catch (ForwardHeaders.BadValue e) {
-                    res.header(HeaderValues.CONNECTION_CLOSE);
+                    boolean h2 = http2(req);
+                    closeAfter(res, h2);
                     send(res, Outcome.error(400, "bad_request", e.getMessage()));
-                    throw new CloseConnectionException("bad header value");
+                    endConnection(h2, "bad header value");
+                    return null;
                 }
                 if (span != null) {
                     ex.span = span;
@@ -281,17 +299,34 @@ public final class ProxyHandler implements Handler {
                                           java.util.Map<String, String> params, ConfigSnapshot snapshot) {
         Headers headers = new Headers();
         String requestId = ForwardHeaders.copy(req.headers(), headers, r.peer(), r.trustedPeer(), r.authority(),
-                SCHEME);
+                req.isSecure() ? "https" : "http");
         String path = stripPrefix(r.path(), route.spec().stripPrefix().orElse(null));
         ProxyExchange ex = new ProxyExchange(r.method(), path, req.query().rawValue(), headers,
                 new RouteInfo(route.spec().id(), params), r.client(), requestId, route, snapshot.consumers(),
                 snapshot.edge().pathOptions());
         ex.shared = snapshot.shared();
+        ex.http2 = http2(req);
         return ex;
     }
 
-    /** The proxy listener's scheme (TLS termination comes with the protocols issue). */
-    private static final String SCHEME = "http";
+    /** @return whether the request came on an HTTP/2 stream */
+    static boolean http2(ServerRequest req) {
+        return req.prologue().protocolVersion().equals("2.0");
+    }
+
+    /** The response is the connection's last (HTTP/1.x; an HTTP/2 stream has no connection of its own). */
+    private static void closeAfter(ServerResponse res, boolean h2) {
+        if (!h2) {
+            res.header(HeaderValues.CONNECTION_CLOSE);
+        }
+    }
+
+    /** After a response to a request whose bytes cannot be trusted: HTTP/1.x ends the connection. */
+    private static void endConnection(boolean h2, String why) {
+        if (!h2) {
+            throw new CloseConnectionException(why);
+        }
+    }
 
     private void proxy(ServerRequest req, ServerResponse res, ProxyExchange ex, String method, long contentLength,
                        CompiledRoute route) {
@@ -588,7 +623,7 @@ public final class ProxyHandler implements Handler {
     }
 
     private void clientBodyFailed(ServerResponse res, ProxyExchange ex, CompiledRoute route, Throwable cause) {
-        res.header(HeaderValues.CONNECTION_CLOSE);
+        closeAfter(res, ex.http2);
         if (cause instanceof BodyLimitExceeded tooLarge) {
             finish(res, ex, route, route.chain().length, tooLarge.outcome());
         } else {
@@ -599,7 +634,7 @@ public final class ProxyHandler implements Handler {
     }
 
     private void tooLarge(ServerResponse res, ProxyExchange ex, CompiledRoute route, Outcome.Respond r) {
-        res.header(HeaderValues.CONNECTION_CLOSE);
+        closeAfter(res, ex.http2);
         finish(res, ex, route, route.chain().length, r);
         throw new CloseConnectionException("request body over the limit");
     }
@@ -764,6 +799,10 @@ public final class ProxyHandler implements Handler {
             } else if (length > 0 && length <= PREBUFFER) {
                 res.headers().remove(HeaderNames.CONTENT_LENGTH);
                 res.send(up.readBody(PREBUFFER));
+            } else if (length < 0 && EdgeConnections.http10()) {
+                // an HTTP/1.0 client cannot read chunked: the body is read whole and sent with its length
+                res.headers().remove(HeaderNames.CONTENT_LENGTH);
+                res.send(up.readBody(MAX_BUFFERED_BODY));
             } else {
                 if (length > 0) {
                     res.headers().contentLength(length);
@@ -879,10 +918,19 @@ public final class ProxyHandler implements Handler {
      *
      * @return the declared Content-Length, or -1
      */
-    private static long checkFraming(ServerRequest req) throws BadFraming {
+    private static long checkFraming(ServerRequest req, boolean h2) throws BadFraming {
         var h = req.headers();
         List<String> te = h.all(HeaderNames.TRANSFER_ENCODING, List::of);
         List<String> cl = h.all(HeaderNames.CONTENT_LENGTH, List::of);
+        if (h2) {
+            // RFC 9113 §8.2.2: no Transfer-Encoding; DATA frames carry the body, Content-Length only describes it
+            if (!te.isEmpty()) {
+                throw new BadFraming("Transfer-Encoding is not allowed in HTTP/2");
+            }
+            if (cl.isEmpty()) {
+                return req.content().hasEntity() ? -1 : 0;
+            }
+        }
         if (!te.isEmpty() && !cl.isEmpty()) {
             throw new BadFraming("both Content-Length and Transfer-Encoding");
         }
