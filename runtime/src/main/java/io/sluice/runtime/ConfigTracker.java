@@ -146,6 +146,7 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
         Set<String> upstreams = new LinkedHashSet<>();
         boolean globals = false;
         boolean settings = false;
+        boolean certificates = false;
         for (EntityChange c : changes) {
             switch (c.kind()) {
                 case ROUTE -> routes.add(c.id());
@@ -154,6 +155,7 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
                 case GLOBAL_PLUGINS -> globals = true;
                 case SETTINGS -> settings = true;
                 case UPSTREAM -> upstreams.add(c.id());
+                case CERTIFICATE -> certificates = true;
                 case TRUSTED_JAR_SIGNERS -> { }   // read by the control plane only
             }
         }
@@ -190,6 +192,10 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
         if (settings && s != null) {
             doc.set(EntityKind.SETTINGS.field(), EntitySet.tree(s));
         }
+        if (certificates) {
+            ArrayNode certArr = doc.putArray(EntityKind.CERTIFICATE.field());   // all of them: they are few
+            entities.all(EntityKind.CERTIFICATE).forEach((id, body) -> certArr.add(EntitySet.tree(body)));
+        }
         GatewayConfig parsed = parser.parse(SourceTree.parse(doc.toString()));
         Map<String, Optional<RouteSpec>> routeDelta = new LinkedHashMap<>();
         routes.forEach(id -> routeDelta.put(id, Optional.empty()));
@@ -203,7 +209,7 @@ public final class ConfigTracker implements ConfigFollower.Applier, AutoCloseabl
                 .forEach(u -> upstreamDelta.put(u.id().orElseThrow(), Optional.of(u)));
         return new ConfigSnapshot.Delta(globals ? Optional.of(parsed.globalPlugins()) : Optional.empty(),
                 settings ? Optional.of(parsed.settings()) : Optional.empty(), routeDelta, consumerDelta,
-                upstreamDelta);
+                upstreamDelta, certificates ? Optional.of(parsed.certificates()) : Optional.empty());
     }
 
     private void writeLoop() {

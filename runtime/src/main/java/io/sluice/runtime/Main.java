@@ -35,6 +35,8 @@ public final class Main {
     private static final String START_USAGE = """
             usage: sluice start [--config FILE] [--data-dir DIR] [--proxy-port N] [--admin-port N]
                                 [--proxy-host ADDR] [--admin-host ADDR]
+                                [--tls-port N [--tls-cert FILE --tls-key FILE]]
+                                [--admin-tls-cert FILE --admin-tls-key FILE]
                                 [--role standalone|control-plane|data-plane]
                                 [--redis redis://HOST:PORT] [--postgres JDBC_URL]
                                 [--log-format text|json]
@@ -42,7 +44,9 @@ public final class Main {
                                 [--audit-retention-days N] [--audit-max-rows N]
               runs a gateway (docs-site/src/docs/configuration.md#command-line); defaults: --data-dir .sluice,
               proxy 0.0.0.0:8080, admin 127.0.0.1:8081, --role standalone, --log-format text,
-              --access-log stdout, --access-log-format combined (json when --log-format is json)
+              --access-log stdout, --access-log-format combined (json when --log-format is json);
+              no TLS listener unless --tls-port (certificates: PUT /v1/certificates/{id}, or the default one
+              from --tls-cert/--tls-key PEM files); the admin listener speaks TLS with --admin-tls-cert/-key
             """;
     private static final String VALIDATE_USAGE = """
             usage: sluice validate [--plugins DIR] FILE
@@ -224,7 +228,8 @@ public final class Main {
     private static int start(String[] args, PrintStream out, PrintStream err) throws UsageException {
         Map<String, String> opts = options(args, List.of("--config", "--data-dir", "--proxy-port", "--admin-port",
                 "--proxy-host", "--admin-host", "--role", "--redis", "--postgres", "--kafka", "--log-format",
-                "--access-log", "--access-log-format", "--audit-retention-days", "--audit-max-rows"));
+                "--access-log", "--access-log-format", "--audit-retention-days", "--audit-max-rows", "--tls-port",
+                "--tls-cert", "--tls-key", "--admin-tls-cert", "--admin-tls-key"));
         String role = opts.getOrDefault("--role", "standalone");
         if (!List.of("standalone", "control-plane", "data-plane").contains(role)) {
             throw new UsageException("--role must be standalone, control-plane or data-plane");
@@ -262,7 +267,7 @@ public final class Main {
         Path dataDir = Path.of(opts.getOrDefault("--data-dir", ".sluice"));
         Listeners listeners = new Listeners(opts.getOrDefault("--proxy-host", "0.0.0.0"),
                 port(opts, "--proxy-port", 8080), opts.getOrDefault("--admin-host", "127.0.0.1"),
-                port(opts, "--admin-port", 8081), !role.equals("control-plane"));
+                port(opts, "--admin-port", 8081), !role.equals("control-plane"), tlsOptions(opts, role));
         String configFile = opts.get("--config");
         if (configFile != null && role.equals("data-plane")) {
             throw new UsageException("--config is not available on a data plane; import it on the control plane");
@@ -324,6 +329,47 @@ public final class Main {
         }
         out.flush();
         return -1;
+    }
+
+    /** {@code --tls-*} and {@code --admin-tls-*}: files given in pairs, readable, and their PEM valid. */
+    private static SluiceServer.TlsOptions tlsOptions(Map<String, String> opts, String role) throws UsageException {
+        int tlsPort = opts.containsKey("--tls-port") ? port(opts, "--tls-port", -1) : -1;
+        Optional<Path> cert = pemFile(opts, "--tls-cert", "--tls-key");
+        Optional<Path> key = pemFile(opts, "--tls-key", "--tls-cert");
+        if (cert.isPresent() && tlsPort < 0) {
+            throw new UsageException("--tls-cert and --tls-key need --tls-port (the TLS listener they serve)");
+        }
+        if (tlsPort >= 0 && role.equals("control-plane")) {
+            throw new UsageException("--tls-port is for nodes that proxy; a control plane has no proxy listener");
+        }
+        Optional<Path> adminCert = pemFile(opts, "--admin-tls-cert", "--admin-tls-key");
+        Optional<Path> adminKey = pemFile(opts, "--admin-tls-key", "--admin-tls-cert");
+        try {
+            if (cert.isPresent()) {
+                new io.sluice.runtime.tls.ServerCertificates().defaultCertificate(cert.get(), key.get());
+            }
+            if (adminCert.isPresent()) {
+                new io.sluice.runtime.tls.ServerCertificates().defaultCertificate(adminCert.get(), adminKey.get());
+            }
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        return new SluiceServer.TlsOptions(tlsPort, cert, key, adminCert, adminKey);
+    }
+
+    private static Optional<Path> pemFile(Map<String, String> opts, String name, String pair) throws UsageException {
+        String v = opts.get(name);
+        if (v == null) {
+            if (opts.containsKey(pair)) {
+                throw new UsageException(pair + " needs " + name);
+            }
+            return Optional.empty();
+        }
+        Path p = Path.of(v);
+        if (!Files.isReadable(p)) {
+            throw new UsageException(name + ": cannot read " + v);
+        }
+        return Optional.of(p);
     }
 
     private static int port(Map<String, String> opts, String name, int dflt) throws UsageException {

@@ -247,8 +247,7 @@ public final class Node implements AutoCloseable {
                     io.sluice.runtime.observe.UpstreamHealthView.json(u, gateway.current().version())));
         }
         try {
-            server = listen(new Listeners(o.listeners().proxyHost(), o.listeners().proxyPort(),
-                    o.listeners().adminHost(), o.listeners().adminPort(), proxy), gateway,
+            server = listen(o.listeners().withProxy(proxy), gateway,
                     api, new SluiceServer.Status(ready,
                             proxy ? () -> gateway.current().version() : committed::get, deps::states), store);
         } catch (StartException e) {

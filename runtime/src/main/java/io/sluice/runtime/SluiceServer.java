@@ -84,8 +84,38 @@ public final class SluiceServer implements AutoCloseable {
      * @param adminHost admin bind address
      * @param adminPort admin port (0 = any free)
      * @param proxy     whether to run the proxy listener at all (a control plane does not)
+     * @param tls       the TLS listener and admin TLS, if any
      */
-    public record Listeners(String proxyHost, int proxyPort, String adminHost, int adminPort, boolean proxy) {
+    public record Listeners(String proxyHost, int proxyPort, String adminHost, int adminPort, boolean proxy,
+                            TlsOptions tls) {
+        /** Without TLS. */
+        public Listeners(String proxyHost, int proxyPort, String adminHost, int adminPort, boolean proxy) {
+            this(proxyHost, proxyPort, adminHost, adminPort, proxy, TlsOptions.NONE);
+        }
+
+        /**
+         * @param p whether to run the proxy listener
+         * @return these listeners, with or without the proxy (and its TLS listener)
+         */
+        public Listeners withProxy(boolean p) {
+            return new Listeners(proxyHost, proxyPort, adminHost, adminPort, p, tls);
+        }
+    }
+
+    /**
+     * TLS of the listeners.
+     *
+     * @param port      the TLS proxy listener's port (on the proxy's address; 0 = any free), -1 for none
+     * @param cert      the default certificate chain (PEM file), served when no certificate's SNI matches
+     * @param key       its key (PEM file)
+     * @param adminCert the admin listener's certificate chain (PEM file): the admin listener speaks TLS only then
+     * @param adminKey  its key (PEM file)
+     */
+    public record TlsOptions(int port, Optional<java.nio.file.Path> cert, Optional<java.nio.file.Path> key,
+                             Optional<java.nio.file.Path> adminCert, Optional<java.nio.file.Path> adminKey) {
+        /** No TLS anywhere. */
+        public static final TlsOptions NONE = new TlsOptions(-1, Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.empty());
     }
 
     /**
@@ -135,6 +165,7 @@ public final class SluiceServer implements AutoCloseable {
                 .get("/metrics", (req, res) -> {
                     if (listeners.proxy()) {
                         io.sluice.runtime.observe.UpstreamHealthView.refresh(gateway.upstreams());
+                        io.sluice.runtime.tls.CertificateMetrics.refresh(gateway.certificates());
                     }
                     res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
                     res.send(Telemetry.scrape());
@@ -162,6 +193,13 @@ public final class SluiceServer implements AutoCloseable {
             });
         }
         adminApi.ifPresent(admin::register);
+        TlsOptions tls = listeners.tls();
+        Optional<io.helidon.common.tls.Tls> adminTls = tls.adminCert().map(cert -> {
+            io.sluice.runtime.tls.ServerCertificates keys = new io.sluice.runtime.tls.ServerCertificates();
+            keys.defaultCertificate(cert, tls.adminKey().orElseThrow());
+            return io.helidon.common.tls.Tls.builder().sslContext(keys.context())
+                    .sslParameters(io.sluice.runtime.tls.ServerCertificates.parameters(false)).build();
+        });
         Http1Config http1 = Http1Config.builder()
                 .maxHeadersSize(MAX_HEADERS_BYTES)
                 .maxPrologueLength(8192)
@@ -200,22 +238,46 @@ public final class SluiceServer implements AutoCloseable {
                         .tag("reason", reason)
                         .register(Telemetry.registry());
             }
+            ProxyHandler handler = new ProxyHandler(gateway);
             b.protocolsDiscoverServices(false)
                     .addConnectionSelector(edge)
                     .host(listeners.proxyHost())
                     .port(listeners.proxyPort())
                     .directHandlers(ProtocolErrors.handlers(gateway.accessLog()))
                     .errorHandling(ErrorHandling.builder().includeEntity(true).build())
-                    .routing(r -> r.any(new ProxyHandler(gateway)))
-                    .putSocket("admin", s -> s.host(listeners.adminHost()).port(listeners.adminPort())
-                            .maxPayloadSize(MAX_ADMIN_BODY_BYTES)
-                            .routing(admin));
+                    .routing(r -> r.any(handler))
+                    .putSocket("admin", s -> {
+                        s.host(listeners.adminHost()).port(listeners.adminPort())
+                                .maxPayloadSize(MAX_ADMIN_BODY_BYTES)
+                                .routing(admin);
+                        adminTls.ifPresent(s::tls);
+                    });
+            if (tls.port() >= 0) {
+                // the TLS proxy listener: the same edge (one set of connection limits) and the same request path;
+                // certificates by SNI from the config (and the default one from files), swapped per handshake
+                io.sluice.runtime.tls.ServerCertificates certs = gateway.certificates();
+                tls.cert().ifPresent(cert -> certs.defaultCertificate(cert, tls.key().orElseThrow()));
+                io.helidon.common.tls.Tls serverTls = io.helidon.common.tls.Tls.builder().sslContext(certs.context())
+                        .sslParameters(io.sluice.runtime.tls.ServerCertificates.parameters(true)).build();
+                EdgeConnections e = edge;
+                b.putSocket("tls", s -> s.host(listeners.proxyHost()).port(tls.port()).tls(serverTls)
+                        .protocolsDiscoverServices(false)
+                        .addConnectionSelector(e)
+                        .directHandlers(ProtocolErrors.handlers(gateway.accessLog()))
+                        .errorHandling(ErrorHandling.builder().includeEntity(true).build())
+                        .routing(HttpRouting.builder().any(handler)));
+            }
         } else {
             b.addProtocol(http1)
                     .host(listeners.adminHost()).port(listeners.adminPort()).maxPayloadSize(MAX_ADMIN_BODY_BYTES)
                     .routing(admin);
+            adminTls.ifPresent(b::tls);
         }
-        return new SluiceServer(gateway, b.build().start(), listeners.proxy(), edge);
+        WebServer started = b.build().start();
+        if (listeners.proxy() && tls.port() >= 0) {
+            gateway.httpsPort(started.port("tls"));
+        }
+        return new SluiceServer(gateway, started, listeners.proxy(), edge);
     }
 
     // {"ready": true, "version": 7, "dependencies": {"store": {"up": true}, "redis_config": {"up": false, "reason": "…"}}}
@@ -241,6 +303,13 @@ public final class SluiceServer implements AutoCloseable {
      */
     public int proxyPort() {
         return proxy ? server.port() : -1;
+    }
+
+    /**
+     * @return the bound TLS proxy port, or -1 without a TLS listener
+     */
+    public int tlsPort() {
+        return proxy && server.hasTls("tls") ? server.port("tls") : -1;
     }
 
     /**

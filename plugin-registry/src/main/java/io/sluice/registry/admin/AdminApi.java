@@ -350,9 +350,13 @@ public final class AdminApi implements HttpService {
         }
     }
 
-    /** What a caller may see of a document: everything for platform, secrets redacted for the others. */
+    /**
+     * What a caller may see of a document: everything for platform, secrets redacted for the others; certificate
+     * keys for nobody.
+     */
     private ObjectNode shown(Call call, ObjectNode doc) {
-        return call.who().role() == Role.PLATFORM ? doc : Redaction.document(doc, registry.catalog());
+        ObjectNode out = Redaction.withoutCertificateKeys(doc);
+        return call.who().role() == Role.PLATFORM ? out : Redaction.document(out, registry.catalog());
     }
 
     private static void send(ServerResponse res, Reply reply) {

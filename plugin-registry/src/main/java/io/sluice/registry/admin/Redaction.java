@@ -36,6 +36,25 @@ final class Redaction {
         return out;
     }
 
+    /**
+     * Certificate keys are never returned, whoever reads (the platform role included).
+     *
+     * @param doc a config document (not changed)
+     * @return the document, or a copy without certificate keys
+     */
+    static ObjectNode withoutCertificateKeys(ObjectNode doc) {
+        if (!doc.has("certificates")) {
+            return doc;
+        }
+        ObjectNode out = doc.deepCopy();
+        out.path("certificates").forEach(c -> {
+            if (c instanceof ObjectNode o && o.has("key")) {
+                o.put("key", SecretFields.REDACTED);
+            }
+        });
+        return out;
+    }
+
     /** An upstream's mutual-TLS private key. */
     private static void upstream(JsonNode upstream) {
         if (upstream.path("tls") instanceof ObjectNode tls && tls.has("client_key")) {

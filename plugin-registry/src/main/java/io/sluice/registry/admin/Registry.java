@@ -583,6 +583,21 @@ public final class Registry {
                 }
             }
         }
+        Map<String, String> certs = after.get(EntityKind.CERTIFICATE);
+        if (certs != null) {
+            // a server name belongs to one certificate: check them all, as they will be (they are few)
+            ArrayNode certArr = doc.putArray(EntityKind.CERTIFICATE.field());
+            model.all(EntityKind.CERTIFICATE).forEach((id, body) -> {
+                if (!certs.containsKey(id)) {
+                    certArr.add(EntitySet.tree(body));
+                }
+            });
+            certs.forEach((id, body) -> {
+                if (body != null) {
+                    certArr.add(EntitySet.tree(body));
+                }
+            });
+        }
         if (routeArr.isEmpty()) {
             doc.remove(EntityKind.ROUTE.field());
         }

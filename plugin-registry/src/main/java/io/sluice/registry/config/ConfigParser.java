@@ -106,10 +106,84 @@ public final class ConfigParser {
         GatewayConfig.Settings settings = settings(tree, root.path("settings"), problems);
         List<UpstreamSpec> upstreams = upstreamEntities(tree, root.path("upstreams"), problems);
         checkReferences(tree, routes, upstreams, problems);
+        List<GatewayConfig.CertificateSpec> certificates = certificates(tree, root.path("certificates"), problems);
         if (!problems.isEmpty()) {
             throw sorted(problems);
         }
-        return new GatewayConfig(List.copyOf(globals), List.copyOf(routes), consumers, settings, upstreams);
+        return new GatewayConfig(List.copyOf(globals), List.copyOf(routes), consumers, settings, upstreams,
+                certificates);
+    }
+
+    /**
+     * The TLS listener's certificates: each chain parses, its key matches the leaf, ids are unique, and a server
+     * name belongs to one certificate only. An expired certificate is accepted (it may have been stored before it
+     * expired; the expiry shows in {@code /metrics} and the log).
+     */
+    private static List<GatewayConfig.CertificateSpec> certificates(SourceTree tree, JsonNode list,
+                                                                    List<Problem> problems) {
+        List<GatewayConfig.CertificateSpec> out = new ArrayList<>();
+        Map<String, Integer> ids = new HashMap<>();
+        Map<String, String> owners = new HashMap<>();
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode c = list.get(i);
+            String at = "certificates[" + i + "]";
+            String id = c.get("id").asText();
+            Integer prev = ids.putIfAbsent(id, i);
+            if (prev != null) {
+                problems.add(tree.problem(at + ".id", "duplicate certificate id '" + id + "' (also certificates["
+                        + prev + "])").asConflict());
+            }
+            List<String> snis = new ArrayList<>();
+            JsonNode names = c.get("snis");
+            for (int j = 0; j < names.size(); j++) {
+                String sni = names.get(j).asText().toLowerCase(java.util.Locale.ROOT);
+                String owner = owners.putIfAbsent(sni, id);
+                if (owner != null && !owner.equals(id)) {
+                    problems.add(tree.problem(at + ".snis[" + j + "]", "'" + sni + "' is already served by certificate '"
+                            + owner + "'").asConflict());
+                }
+                snis.add(sni);
+            }
+            String key = c.get("key").asText();
+            if (key.equals(SecretFields.REDACTED)) {
+                problems.add(tree.problem(at + ".key", "is the placeholder reads show (" + SecretFields.REDACTED
+                        + "): a certificate's key is never returned; send the PEM key again"));
+                continue;
+            }
+            List<java.security.cert.X509Certificate> chain;
+            try {
+                chain = Pem.certificates("certificate", c.get("cert").asText());
+            } catch (IllegalArgumentException e) {
+                problems.add(tree.problem(at + ".cert", e.getMessage()));
+                continue;
+            }
+            try {
+                java.security.PrivateKey pk = Pem.privateKey("certificate key", key, "certificate",
+                        chain.getFirst().getPublicKey());
+                out.add(new GatewayConfig.CertificateSpec(id, c.get("cert").asText(), key, List.copyOf(snis),
+                        List.copyOf(chain), pk));
+            } catch (IllegalArgumentException e) {
+                problems.add(tree.problem(at + ".key", e.getMessage()));
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private static GatewayConfig.RouteTls routeTls(SourceTree tree, JsonNode t, String path, List<Problem> problems) {
+        if (t == null || t.isMissingNode()) {
+            return GatewayConfig.RouteTls.NONE;
+        }
+        String ca = t.path("client_ca").asText("");
+        List<java.security.cert.X509Certificate> cas = List.of();
+        if (!ca.isEmpty()) {
+            try {
+                cas = List.copyOf(Pem.certificates("client_ca", ca));
+            } catch (IllegalArgumentException e) {
+                problems.add(tree.problem(path + ".client_ca", e.getMessage()));
+            }
+        }
+        return new GatewayConfig.RouteTls(t.path("https_redirect").asBoolean(false), ca,
+                t.path("client_subject_header").asText("X-Client-Cert-Subject"), cas);
     }
 
     private static List<UpstreamSpec> upstreamEntities(SourceTree tree, JsonNode list, List<Problem> problems) {
@@ -239,7 +313,8 @@ public final class ConfigParser {
                 strings(r.path("methods"), false), strings(r.path("hosts"), true),
                 Optional.ofNullable(r.get("strip_prefix")).map(JsonNode::asText), upstream,
                 Collections.unmodifiableMap(groups), aggregate,
-                List.copyOf(plugins(tree, r.path("plugins"), path + ".plugins", problems)));
+                List.copyOf(plugins(tree, r.path("plugins"), path + ".plugins", problems)),
+                routeTls(tree, r.get("tls"), path + ".tls", problems));
     }
 
     private static AggregateSpec aggregate(SourceTree tree, JsonNode a, String path, List<PathPattern> routePaths,

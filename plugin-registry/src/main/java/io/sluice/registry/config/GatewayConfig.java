@@ -15,13 +15,66 @@ import java.util.Set;
  * @param consumers     API consumers and their (hashed) credentials
  * @param settings      edge settings of every node (trusted proxies, path rules, client limits)
  * @param upstreams     the named, shared upstreams routes refer to by id
+ * @param certificates  the TLS listener's certificates, chosen by SNI
  */
 public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> routes, List<ConsumerSpec> consumers,
-                            Settings settings, List<UpstreamSpec> upstreams) {
+                            Settings settings, List<UpstreamSpec> upstreams, List<CertificateSpec> certificates) {
 
     /** An empty config: no routes. */
     public static final GatewayConfig EMPTY = new GatewayConfig(List.of(), List.of(), List.of(), Settings.DEFAULTS,
-            List.of());
+            List.of(), List.of());
+
+    /**
+     * A config without certificates.
+     *
+     * @param globalPlugins run on every route before the route's own plugins
+     * @param routes        the routes
+     * @param consumers     API consumers and their (hashed) credentials
+     * @param settings      edge settings
+     * @param upstreams     the named, shared upstreams
+     */
+    public GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> routes, List<ConsumerSpec> consumers,
+                         Settings settings, List<UpstreamSpec> upstreams) {
+        this(globalPlugins, routes, consumers, settings, upstreams, List.of());
+    }
+
+    /**
+     * A TLS certificate of the TLS listener.
+     *
+     * @param id    its id
+     * @param cert  PEM chain, leaf first (validated: parses, and the key matches the leaf)
+     * @param key   PEM private key of the leaf
+     * @param snis  lower-case server names: exact, or {@code *.suffix} (one label)
+     * @param chain the parsed chain
+     * @param privateKey the parsed key
+     */
+    public record CertificateSpec(String id, String cert, String key, List<String> snis,
+                                  List<java.security.cert.X509Certificate> chain,
+                                  java.security.PrivateKey privateKey) {
+        @Override
+        public String toString() {   // never the key
+            return "CertificateSpec[" + id + ", snis=" + snis + "]";
+        }
+    }
+
+    /**
+     * What a route asks of the client's connection.
+     *
+     * @param httpsRedirect         answer a request on the plain port with a redirect to the TLS port
+     * @param clientCa              PEM CA certificates a client certificate must chain to; empty for no mTLS
+     * @param clientSubjectHeader   the header carrying the verified subject upstream
+     * @param clientCas             the parsed CA certificates
+     */
+    public record RouteTls(boolean httpsRedirect, String clientCa, String clientSubjectHeader,
+                           List<java.security.cert.X509Certificate> clientCas) {
+        /** No redirect, no client certificate. */
+        public static final RouteTls NONE = new RouteTls(false, "", "X-Client-Cert-Subject", List.of());
+
+        /** @return whether a verified client certificate is required */
+        public boolean mtls() {
+            return !clientCas.isEmpty();
+        }
+    }
 
     /**
      * A config without shared upstreams.
@@ -99,11 +152,12 @@ public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> rou
      * @param aggregate   the calls an aggregate route fans out to instead of an upstream; present exactly when
      *                    {@code upstream} is empty
      * @param plugins     the ordered chain
+     * @param tls         HTTPS redirect and client certificates ({@link RouteTls#NONE} when absent)
      */
     public record RouteSpec(String id, List<PathPattern> paths, List<String> methods, List<String> hosts,
                             Optional<String> stripPrefix, Optional<UpstreamRef> upstream,
                             Map<String, UpstreamRef> upstreams, Optional<AggregateSpec> aggregate,
-                            List<PluginEntry> plugins) {
+                            List<PluginEntry> plugins, RouteTls tls) {
     }
 
     /**

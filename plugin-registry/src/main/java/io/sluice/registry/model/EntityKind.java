@@ -33,7 +33,12 @@ public enum EntityKind {
      * A named, shared upstream ({@code upstreams[]}, by id), served at {@code /v1/upstreams}; routes name it. Its
      * targets can also be registered one by one ({@code POST /v1/upstreams/{id}/targets}).
      */
-    UPSTREAM("upstream", "upstreams", Shape.COLLECTION, "upstreams");
+    UPSTREAM("upstream", "upstreams", Shape.COLLECTION, "upstreams"),
+    /**
+     * A TLS certificate of the TLS listener ({@code certificates[]}, by id), served at {@code /v1/certificates};
+     * its {@code key} is never returned by a read.
+     */
+    CERTIFICATE("certificate", "certificates", Shape.COLLECTION, "certificates");
 
     /** How a kind sits in the document. */
     public enum Shape {

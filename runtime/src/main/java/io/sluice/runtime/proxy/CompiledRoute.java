@@ -23,10 +23,11 @@ import java.util.Map;
  * @param policies       the filters of the chain that govern upstream calls, in chain order
  * @param aggregate      an aggregate route's fan-out (then {@code upstream} is {@link #AGGREGATE} and there are no
  *                       groups); null for an ordinary route
+ * @param clientCerts    the route's mTLS check ({@code tls.client_ca}); null when it has none
  */
 record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest, boolean bufferResponse,
                      Group upstream, Map<String, Group> groups, RouteMeters meters, UpstreamPolicy[] policies,
-                     Aggregator aggregate) {
+                     Aggregator aggregate, io.sluice.runtime.tls.ClientCertificates clientCerts) {
 
     /** The upstream "group" of an aggregate route: no targets; what {@code Exchange.upstream()} names. */
     static final Group AGGREGATE = new Group("aggregate", null, null);
@@ -35,7 +36,8 @@ record CompiledRoute(RouteSpec spec, BoundFilter[] chain, boolean bufferRequest,
                   Group upstream, Map<String, Group> groups, RouteMeters meters, Aggregator aggregate) {
         this(spec, chain, bufferRequest, bufferResponse, upstream, groups, meters, java.util.Arrays.stream(chain)
                 .map(BoundFilter::filter).filter(f -> f instanceof UpstreamPolicy)
-                .map(f -> (UpstreamPolicy) f).toArray(UpstreamPolicy[]::new), aggregate);
+                .map(f -> (UpstreamPolicy) f).toArray(UpstreamPolicy[]::new), aggregate,
+                spec.tls().mtls() ? new io.sluice.runtime.tls.ClientCertificates(spec.tls().clientCas()) : null);
     }
 
     /**

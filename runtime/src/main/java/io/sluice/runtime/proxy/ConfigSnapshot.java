@@ -92,10 +92,18 @@ public record ConfigSnapshot(long version, Globals globals, Map<String, Built> r
      * @param routes    changed routes by id: the new spec, or empty when removed
      * @param consumers changed consumers by id (with all their keys): the new spec, or empty when removed
      * @param upstreams changed shared upstreams by id: the new spec, or empty when removed
+     * @param certificates all TLS certificates, if any changed (they live beside the snapshot, in the gateway)
      */
     public record Delta(Optional<List<PluginEntry>> globals, Optional<GatewayConfig.Settings> settings,
                         Map<String, Optional<RouteSpec>> routes, Map<String, Optional<ConsumerSpec>> consumers,
-                        Map<String, Optional<GatewayConfig.UpstreamSpec>> upstreams) {
+                        Map<String, Optional<GatewayConfig.UpstreamSpec>> upstreams,
+                        Optional<List<GatewayConfig.CertificateSpec>> certificates) {
+        /** A change set without certificate changes. */
+        public Delta(Optional<List<PluginEntry>> globals, Optional<GatewayConfig.Settings> settings,
+                     Map<String, Optional<RouteSpec>> routes, Map<String, Optional<ConsumerSpec>> consumers,
+                     Map<String, Optional<GatewayConfig.UpstreamSpec>> upstreams) {
+            this(globals, settings, routes, consumers, upstreams, Optional.empty());
+        }
     }
 
     /**

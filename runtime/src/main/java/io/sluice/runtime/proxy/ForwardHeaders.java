@@ -141,12 +141,18 @@ final class ForwardHeaders {
         }
     }
 
-    /** Identity headers are the gateway's to set (auth plugins); a client's copies are never trusted. */
+    /**
+     * Identity headers are the gateway's to set (auth plugins, a route's verified client certificate); a client's
+     * copies are never trusted. {@code X-Helidon-Cn} is what the server underneath adds from a client certificate it
+     * has not verified.
+     */
     private static Kind identity(String n) {
         if (n.length() > 7 && (n.charAt(0) == 'X' || n.charAt(0) == 'x') && n.charAt(1) == '-'
                 && (n.regionMatches(true, 2, "Consumer-", 0, 9)
                 || n.regionMatches(true, 2, "User-", 0, 5)
                 || n.regionMatches(true, 2, "Authenticated-", 0, 14)
+                || n.regionMatches(true, 2, "Client-Cert-", 0, 12)
+                || n.equalsIgnoreCase("X-Helidon-Cn")
                 || n.equalsIgnoreCase("X-Credential-Identifier"))) {
             return Kind.DROP;
         }

@@ -24,6 +24,7 @@ public final class Gateway implements AutoCloseable {
     private final FilterCatalog catalog;
     private final UpstreamClient client;
     private final Upstreams upstreams;
+    private final io.sluice.runtime.tls.ServerCertificates certificates = new io.sluice.runtime.tls.ServerCertificates();
     private final Tracing tracing;
     private final AccessLog accessLog;
     private final AtomicReference<ConfigSnapshot> current;
@@ -140,6 +141,7 @@ public final class Gateway implements AutoCloseable {
         synchronized (writeLock) {
             ConfigSnapshot next = ConfigSnapshot.build(version, config, catalog, client, upstreams);
             ConfigSnapshot previous = current.getAndSet(next);
+            certificates.update(config.certificates());
             loaded = true;
             commitUpstreams(next);
             retire(previous, allOf(previous));
@@ -159,6 +161,7 @@ public final class Gateway implements AutoCloseable {
         synchronized (writeLock) {
             ConfigSnapshot.Transition t = current.get().next(version, delta, catalog, client, upstreams);
             ConfigSnapshot previous = current.getAndSet(t.next());
+            delta.certificates().ifPresent(certificates::update);
             loaded = true;
             commitUpstreams(t.next());
             retire(previous, t.dropped());
@@ -170,6 +173,29 @@ public final class Gateway implements AutoCloseable {
     private void commitUpstreams(ConfigSnapshot s) {
         upstreams.keepAlso(s.pools());
         upstreams.commit(s.upstreamsInUse());
+    }
+
+    private volatile int httpsPort = -1;
+
+    /**
+     * @param port the TLS listener's port (where {@code tls.https_redirect} sends clients)
+     */
+    public void httpsPort(int port) {
+        httpsPort = port;
+    }
+
+    /** @return the TLS listener's port, -1 without one */
+    public int httpsPort() {
+        return httpsPort;
+    }
+
+    /**
+     * The TLS listener's certificates (the config's, and the default one from files), chosen by SNI.
+     *
+     * @return the certificates
+     */
+    public io.sluice.runtime.tls.ServerCertificates certificates() {
+        return certificates;
     }
 
     /**

@@ -254,6 +254,16 @@ public final class ProxyHandler implements Handler {
             }
             case Router.Found<Integer> found -> {
                 CompiledRoute route = snapshot.table()[found.route()];
+                String clientSubject = null;
+                if (route.spec().tls() != GatewayConfig.RouteTls.NONE) {
+                    Outcome.Respond refused = connectionRefused(req, r, route);
+                    if (refused != null) {
+                        send(res, refused);
+                        route.meters().request(refused.status(), System.nanoTime() - start);
+                        return null;
+                    }
+                    clientSubject = clientSubject(req, route);
+                }
                 ProxyExchange ex;
                 try {
                     ex = exchange(req, r, route, found.params(), snapshot);
@@ -263,6 +273,9 @@ public final class ProxyHandler implements Handler {
                     send(res, Outcome.error(400, "bad_request", e.getMessage()));
                     endConnection(h2, "bad header value");
                     return null;
+                }
+                if (clientSubject != null) {
+                    ex.request().headers().set(route.spec().tls().clientSubjectHeader(), clientSubject);
                 }
                 if (span != null) {
                     ex.span = span;
@@ -276,6 +289,58 @@ public final class ProxyHandler implements Handler {
                 return ex;
             }
         }
+    }
+
+    /**
+     * A route's demands on the connection ({@code tls}): a plain-port request redirected to the TLS port, a missing
+     * or unverifiable client certificate refused.
+     *
+     * @return the answer instead of proxying, or null to go on
+     */
+    private Outcome.Respond connectionRefused(ServerRequest req, Request r, CompiledRoute route) {
+        GatewayConfig.RouteTls tls = route.spec().tls();
+        int httpsPort = gateway.httpsPort();
+        if (tls.httpsRedirect() && !req.isSecure() && httpsPort >= 0) {
+            String query = req.query().rawValue();
+            String host = r.host().isEmpty() ? "localhost" : r.host();
+            String location = "https://" + host + (httpsPort == 443 ? "" : ":" + httpsPort) + req.path().rawPath()
+                    + (query.isEmpty() ? "" : "?" + query);
+            boolean safe = r.method().equals("GET") || r.method().equals("HEAD");
+            return Outcome.respond(safe ? 301 : 308, new Headers().set("Location", location), new byte[0]);
+        }
+        if (route.clientCerts() == null) {
+            return null;
+        }
+        java.security.cert.Certificate[] chain = req.isSecure()
+                ? req.remotePeer().tlsCertificates().orElse(null) : null;
+        if (chain == null || chain.length == 0) {
+            return Outcome.error(401, "client_certificate_required",
+                    "this route needs a client certificate (mutual TLS on the TLS port)");
+        }
+        if (route.clientCerts().check(chain) instanceof io.sluice.runtime.tls.ClientCertificates.Invalid bad) {
+            return Outcome.error(403, "client_certificate_invalid", "the client certificate is not accepted here: "
+                    + bad.reason());
+        }
+        return null;
+    }
+
+    /** The verified client certificate's subject, as a header value (non-ASCII percent-encoded); null without mTLS. */
+    private static String clientSubject(ServerRequest req, CompiledRoute route) {
+        if (route.clientCerts() == null) {
+            return null;
+        }
+        var checked = route.clientCerts().check(req.remotePeer().tlsCertificates().orElseThrow());
+        String subject = ((io.sluice.runtime.tls.ClientCertificates.Verified) checked).subject();
+        StringBuilder out = new StringBuilder(subject.length());
+        for (byte b : subject.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            if (b >= 0x20 && b < 0x7f && b != '%') {
+                out.append((char) b);
+            } else {
+                out.append('%').append(Character.toUpperCase(Character.forDigit((b >> 4) & 0xf, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(b & 0xf, 16)));
+            }
+        }
+        return out.toString();
     }
 
     /** The client's headers, for the W3C trace context propagator. */
