@@ -55,6 +55,18 @@ class RoleMatrixIT {
     /** Sample requests by "METHOD /pattern", as in the routing table. */
     static final Map<String, List<Sample>> SAMPLES = new LinkedHashMap<>();
 
+    /** A certificate entity's body: a real chain and key for {@code name}. */
+    static String certificate(String name) {
+        try {
+            var leaf = io.sluice.runtime.testing.TestPki.leaf(name, io.sluice.runtime.testing.TestPki.ca("ca"), name);
+            return new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("cert", leaf.certPem())
+                    .put("key", leaf.keyPem()).set("snis", com.fasterxml.jackson.databind.node.JsonNodeFactory.instance
+                            .arrayNode().add(name)).toString();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static void sample(String endpoint, String path, String body) {
         SAMPLES.computeIfAbsent(endpoint, k -> new ArrayList<>()).add(new Sample(path, body));
     }
@@ -72,6 +84,10 @@ class RoleMatrixIT {
         sample("POST /v1/upstreams/{id}/targets", "/v1/upstreams/u/targets", "{\"url\":\"http://127.0.0.1:2\"}");
         sample("DELETE /v1/upstreams/{id}/targets", "/v1/upstreams/u/targets?url=http%3A%2F%2F127.0.0.1%3A9", null);
         sample("GET /v1/upstreams/{id}/health", "/v1/upstreams/u/health", null);
+        sample("GET /v1/certificates", "/v1/certificates", null);
+        sample("GET /v1/certificates/{id}", "/v1/certificates/c", null);
+        sample("PUT /v1/certificates/{id}", "/v1/certificates/c2", certificate("two.example.test"));
+        sample("DELETE /v1/certificates/{id}", "/v1/certificates/nope", null);
         sample("GET /v1/global-plugins", "/v1/global-plugins", null);
         sample("PUT /v1/global-plugins", "/v1/global-plugins", "{\"plugins\":[]}");
         sample("GET /v1/consumers", "/v1/consumers", null);
@@ -114,6 +130,7 @@ class RoleMatrixIT {
         assertEquals(201, platform.put("/v1/consumers/c", "{}").status());
         assertEquals(201, platform.put("/v1/upstreams/u", "{\"targets\":[{\"url\":\"http://127.0.0.1:1\"}]}")
                 .status());
+        assertEquals(201, platform.put("/v1/certificates/c", certificate("one.example.test")).status());
         node.registry().orElseThrow().store().addFilter(new io.sluice.registry.store.FilterRecord("f", "1.0.0",
                 "js", "ab", "{}", java.time.Instant.now(), "dev"), new byte[]{1});
     }
