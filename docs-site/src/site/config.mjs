@@ -42,6 +42,7 @@ export default {
       { text: 'Reference', items: [
         { text: 'Configuration and command line', link: '/configuration' },
         { text: 'Upstreams', link: '/upstreams' },
+        { text: 'Protocols: TLS, HTTP/2', link: '/protocols' },
         { text: 'Plugins', link: '/plugins' },
         { text: 'Admin API guide', link: '/admin-api' },
         { text: 'Admin API reference', link: '/api-reference' },
