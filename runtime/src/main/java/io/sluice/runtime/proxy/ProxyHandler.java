@@ -338,7 +338,7 @@ public final class ProxyHandler implements Handler {
                 snapshot.edge().pathOptions());
         ex.shared = snapshot.shared();
         ex.http2 = http2(req);
-        if (r.websocketKey() != null) {
+        if (r.websocketKey() != null && route.aggregate() == null) {   // an aggregate route's calls are plain
             ex.websocketKey = r.websocketKey();
             WebSocketHandshake.askUpstream(headers);   // after the client's copies were dropped as hop-by-hop
         }
