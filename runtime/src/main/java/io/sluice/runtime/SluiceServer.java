@@ -230,7 +230,7 @@ public final class SluiceServer implements AutoCloseable {
             edge = new EdgeConnections(http1, http2, () -> gateway.current().edge());
             Telemetry.gauge("sluice.edge.connections", "client connections open on the proxy listener", edge,
                     EdgeConnections::open);
-            for (String reason : new String[] {"head", "body", "idle", "refused", "h2_flood"}) {
+            for (String reason : new String[] {"head", "body", "idle", "refused", "h2_flood", "websocket_idle"}) {
                 io.micrometer.core.instrument.FunctionCounter.builder("sluice.edge.connections.closed", edge,
                                 e -> e.closedFor(reason))
                         .description("client connections closed by a limit: head/body/idle timeouts, refused over"

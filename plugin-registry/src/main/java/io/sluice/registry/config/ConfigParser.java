@@ -246,7 +246,9 @@ public final class ConfigParser {
                 clients.path("body_idle_timeout_ms").asInt(d.bodyIdleTimeoutMs()),
                 clients.path("keepalive_timeout_ms").asInt(d.keepaliveTimeoutMs()),
                 clients.path("max_connections").asInt(d.maxConnections()),
-                clients.path("max_connections_per_address").asInt(d.maxConnectionsPerAddress()));
+                clients.path("max_connections_per_address").asInt(d.maxConnectionsPerAddress()),
+                clients.path("websocket_idle_timeout_ms").asInt(d.websocketIdleTimeoutMs()),
+                clients.path("websocket_max_frame_bytes").asInt(d.websocketMaxFrameBytes()));
     }
 
     private static List<ConsumerSpec> consumers(SourceTree tree, JsonNode list, List<Problem> problems) {

@@ -113,13 +113,15 @@ public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> rou
      * @param keepaliveTimeoutMs       longest idle time of a connection between requests
      * @param maxConnections           client connections open at once, in total
      * @param maxConnectionsPerAddress client connections open at once from one address (trusted proxies exempt)
+     * @param websocketIdleTimeoutMs   a relayed WebSocket with no byte either way for this long is closed
+     * @param websocketMaxFrameBytes   a relayed WebSocket frame with a longer payload closes the connection
      */
     public record Settings(List<String> trustedProxies, boolean keepEscapedSlashes, boolean allowSemicolons,
                            int headerTimeoutMs, int bodyIdleTimeoutMs, int keepaliveTimeoutMs, int maxConnections,
-                           int maxConnectionsPerAddress) {
+                           int maxConnectionsPerAddress, int websocketIdleTimeoutMs, int websocketMaxFrameBytes) {
         /** The defaults: no trusted proxy, strict paths, nginx-like client timeouts. */
         public static final Settings DEFAULTS = new Settings(List.of(), false, false, 10_000, 30_000, 60_000,
-                10_000, 256);
+                10_000, 256, 60_000, 16 * 1024 * 1024);
     }
 
     /**

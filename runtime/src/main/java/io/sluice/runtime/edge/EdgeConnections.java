@@ -56,6 +56,8 @@ import java.util.function.Supplier;
  *       arrive and ends a connection with GOAWAY {@code ENHANCE_YOUR_CALM} on a rapid-reset flood (CVE-2023-44487)
  *       or a CONTINUATION flood (CVE-2024-27316); the head timeout covers the connection preface, and an idle
  *       HTTP/2 connection is closed by the listener's idle-connection check.</li>
+ *   <li>Tunnels: an HTTP/1.1 connection the proxy switched to another protocol (WebSocket) is handed over whole
+ *       ({@link #takeOver()}) and closed after {@code websocket_idle_timeout_ms} without a byte either way.</li>
  * </ul>
  * Limits are read from the current config on every check, so a change applies to open connections too.
  */
@@ -80,6 +82,7 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
     private final LongAdder idleTimeouts = new LongAdder();
     private final LongAdder refused = new LongAdder();
     private final LongAdder h2Floods = new LongAdder();
+    private final LongAdder tunnelTimeouts = new LongAdder();
 
     /**
      * @param http1  the HTTP/1.1 settings of the listener
@@ -111,6 +114,93 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
     }
 
     /**
+     * @return whether the current connection could be {@linkplain #takeOver() taken over}
+     */
+    public static boolean canTakeOver() {
+        Conn c = CURRENT.get();
+        return c != null && !c.h2 && !c.http10 && c.reader != null;
+    }
+
+    /**
+     * Hands the current HTTP/1.1 connection over to the caller, for a protocol the proxy switched to: from now on
+     * its bytes are the caller's, and it is watched only for {@code websocket_idle_timeout_ms}. The caller must
+     * end the connection when done (Helidon must not read or write it again).
+     *
+     * @return the connection, or empty when there is none to take over (HTTP/2, HTTP/1.0, not a proxy connection)
+     */
+    public static Optional<Tunnel> takeOver() {
+        if (!canTakeOver()) {
+            return Optional.empty();
+        }
+        Conn c = CURRENT.get();
+        c.phase(Phase.TUNNEL);
+        return Optional.of(new Tunnel(c));
+    }
+
+    /**
+     * A client connection taken over from Helidon: its bytes both ways, raw. One thread reads, one writes.
+     */
+    public static final class Tunnel {
+        private final Conn c;
+
+        private Tunnel(Conn c) {
+            this.c = c;
+        }
+
+        /**
+         * Reads what the client sent: first the bytes Helidon read ahead of the request head's end, then the socket.
+         *
+         * @return bytes read, -1 when the client closed the connection
+         * @throws IOException when the connection broke (or was closed by the idle timeout)
+         */
+        public int read(byte[] b, int off, int len) throws java.io.IOException {
+            DataReader r = c.reader;
+            try {
+                int n = r.available();
+                if (n == 0) {
+                    r.ensureAvailable();
+                    n = r.available();
+                }
+                n = Math.min(n, len);
+                System.arraycopy(r.readBytes(n), 0, b, off, n);
+                return n;
+            } catch (DataReader.InsufficientDataAvailableException e) {
+                return -1;
+            } catch (RuntimeException e) {
+                throw new java.io.IOException("client connection broke: " + e.getMessage(), e);
+            }
+        }
+
+        /**
+         * Writes to the client, now.
+         *
+         * @throws IOException when the connection broke
+         */
+        public void write(byte[] b, int off, int len) throws java.io.IOException {
+            try {
+                c.ctx.dataWriter().writeNow(BufferData.create(b, off, len));
+            } catch (RuntimeException e) {
+                throw new java.io.IOException("client connection broke: " + e.getMessage(), e);
+            }
+        }
+
+        /** Something passed: the idle timeout starts again. */
+        public void active() {
+            c.since = System.nanoTime();
+        }
+
+        /** @return whether the idle timeout closed it */
+        public boolean timedOut() {
+            return c.killed;
+        }
+
+        /** Closes the connection (ending a read blocked on it). */
+        public void close() {
+            c.ctx.serverSocket().close();
+        }
+    }
+
+    /**
      * @return whether the current request (on this thread) came on a connection that spoke HTTP/1.0
      */
     public static boolean http10() {
@@ -124,7 +214,8 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
     }
 
     /**
-     * @param reason {@code head}, {@code body}, {@code idle}, {@code refused} or {@code h2_flood}
+     * @param reason {@code head}, {@code body}, {@code idle}, {@code refused}, {@code h2_flood} or
+     *               {@code websocket_idle}
      * @return connections closed (or refused) for that reason so far
      */
     public long closedFor(String reason) {
@@ -134,6 +225,7 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
             case "idle" -> idleTimeouts.sum();
             case "refused" -> refused.sum();
             case "h2_flood" -> h2Floods.sum();
+            case "websocket_idle" -> tunnelTimeouts.sum();
             default -> throw new IllegalArgumentException(reason);
         };
     }
@@ -157,7 +249,9 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
     public ServerConnection connection(ConnectionContext ctx) {
         Conn c = new Conn(ctx, address(ctx.remotePeer()));
         SocketSupplier socket = new SocketSupplier(ctx.dataReader(), ctx.serverSocket(), c);
-        return new Edge(c, socket, new Context(ctx, new StrictReader(socket)));
+        Context context = new Context(ctx, new StrictReader(socket));
+        c.reader = context.reader();
+        return new Edge(c, socket, context);
     }
 
     @Override
@@ -185,6 +279,7 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
             long head = s.headerTimeoutMs() * 1_000_000L;
             long body = s.bodyIdleTimeoutMs() * 1_000_000L;
             long idle = s.keepaliveTimeoutMs() * 1_000_000L;
+            long tunnelIdle = s.websocketIdleTimeoutMs() * 1_000_000L;
             for (Conn c : live) {
                 Phase p = c.phase;
                 if (c.h2 && p != Phase.HEAD) {
@@ -198,6 +293,8 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
                     c.kill(bodyTimeouts, "request body paused longer than " + s.bodyIdleTimeoutMs() + " ms");
                 } else if (p == Phase.IDLE && reading != 0 && now - since > idle) {
                     c.kill(idleTimeouts, "idle longer than " + s.keepaliveTimeoutMs() + " ms");
+                } else if (p == Phase.TUNNEL && now - since > tunnelIdle) {
+                    c.kill(tunnelTimeouts, "tunnel idle longer than " + s.websocketIdleTimeoutMs() + " ms");
                 }
             }
         }
@@ -209,7 +306,9 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
         /** Some of a request head has arrived (or, for the first request, the connection is open). */
         HEAD,
         /** The head is parsed; the request is being handled (its body may be read). */
-        HANDLING
+        HANDLING,
+        /** Switched to another protocol and relayed by the proxy ({@link #takeOver()}). */
+        TUNNEL
     }
 
     /** One client connection's state, written by its own thread, read by the watchdog. */
@@ -224,6 +323,8 @@ public final class EdgeConnections implements ServerConnectionSelector, AutoClos
         volatile long since = System.nanoTime();
         /** When the current blocking socket read started, 0 when not reading. */
         volatile long readingSince;
+        /** What Helidon's parser reads from (HTTP/1.x), with what it read ahead. */
+        volatile DataReader reader;
         private volatile boolean killed;
 
         Conn(ConnectionContext ctx, String address) {

@@ -46,6 +46,12 @@ final class ProxyExchange implements Exchange, Request {
     String error;
     /** The request came on an HTTP/2 stream. */
     boolean http2;
+    /** A WebSocket opening handshake's key, else null. */
+    String websocketKey;
+    /** The upstream connection that switched to WebSocket, once the client is to get the 101; else null. */
+    io.sluice.runtime.upstream.Switched switched;
+    /** The 101 the client gets. */
+    byte[] switchHead;
     /** The request's span when tracing is on, else null. */
     io.opentelemetry.api.trace.Span span;
 

@@ -74,6 +74,7 @@ public final class ProxyHandler implements Handler {
     public void handle(ServerRequest req, ServerResponse res) {
         long start = System.nanoTime();
         ConfigSnapshot snapshot = gateway.enter();   // this request stays on this snapshot
+        int maxFrame = snapshot.edge().settings().websocketMaxFrameBytes();
         ProxyExchange ex = null;
         try {
             ex = handle(req, res, snapshot, start);
@@ -84,6 +85,10 @@ public final class ProxyHandler implements Handler {
             if (log.on()) {
                 log.log(accessEntry(req, res, ex, start));
             }
+        }
+        if (ex != null && ex.switched != null) {
+            // the handshake is done (logged, measured, its snapshot left): the connection is the relay's now
+            relay(ex, maxFrame);
         }
         if (res.isSent() && res.headers().contains(HeaderValues.CONNECTION_CLOSE)) {   // never set on HTTP/2
             // Helidon says "Connection: close" but would go on reading: nothing after this request is read
@@ -107,6 +112,9 @@ public final class ProxyHandler implements Handler {
             endConnection(h2, "bad request head: " + e.getMessage());
             return null;
         }
+        // RFC 8441 (WebSocket over HTTP/2) is not offered: on HTTP/2, and on HTTP/1.0, Upgrade is just dropped
+        String websocketKey = h2 || !EdgeConnections.canTakeOver() ? null
+                : WebSocketHandshake.key(method, reqHeaders, contentLength);
         if (h2) {
             // HTTP/2 frames its own messages: no connection-level headers, nothing to close
         } else if (EdgeConnections.http10() || clientCloses(reqHeaders)) {
@@ -156,7 +164,8 @@ public final class ProxyHandler implements Handler {
         String client = trustedPeer ? edge.clientAddress(peer, joined(reqHeaders, X_FORWARDED_FOR),
                 joined(reqHeaders, FORWARDED)) : peer;
         Tracing tracing = gateway.tracing();
-        Request r = new Request(method, contentLength, path, authority, host, peer, trustedPeer, client);
+        Request r = new Request(method, contentLength, path, authority, host, peer, trustedPeer, client,
+                websocketKey);
         if (!tracing.on()) {
             return route(req, res, snapshot, start, r, null);
         }
@@ -165,7 +174,7 @@ public final class ProxyHandler implements Handler {
         try (Scope ignored = span.makeCurrent()) {   // log records of this request carry its trace id
             ex = route(req, res, snapshot, start, r, span);
         } finally {
-            Tracing.end(span, res.isSent() ? res.status().code() : 0, ex == null ? null : ex.error);
+            Tracing.end(span, status(res, ex), ex == null ? null : ex.error);
         }
         return ex;
     }
@@ -179,9 +188,10 @@ public final class ProxyHandler implements Handler {
         String target = query.isEmpty() ? req.path().rawPath() : req.path().rawPath() + "?" + query;
         boolean sent = res.isSent();
         long bytes = sent && res instanceof RoutingResponse rr ? rr.bytesWritten() : -1;
+        int status = status(res, ex);
         String client = ex != null ? ex.clientAddress() : clientAddress(req.remotePeer().address());
         return new AccessLog.Entry(arrived, client, req.prologue().method().text(), target,
-                req.prologue().rawProtocol(), sent ? res.status().code() : 0, bytes,
+                req.prologue().rawProtocol(), status, bytes,
                 h.first(HeaderNames.REFERER).orElse(null), h.first(HeaderNames.USER_AGENT).orElse(null), nanos,
                 ex == null ? null : ex.route().id(), ex == null ? null : ex.requestId(),
                 ex == null ? null : ex.consumer().map(io.sluice.plugin.Consumer::id).orElse(null),
@@ -200,9 +210,31 @@ public final class ProxyHandler implements Handler {
         };
     }
 
-    /** What the edge made of a request's head: the canonical path, the authority, who the client is. */
+    /**
+     * What the edge made of a request's head: the canonical path, the authority, who the client is, and the key of
+     * a WebSocket opening handshake (else null).
+     */
     private record Request(String method, long contentLength, String path, String authority, String host,
-                           String peer, boolean trustedPeer, String client) {
+                           String peer, boolean trustedPeer, String client, String websocketKey) {
+    }
+
+    /** The status the client got: 101 for a switched connection (written raw, not through Helidon), 0 for none. */
+    private static int status(ServerResponse res, ProxyExchange ex) {
+        if (ex != null && ex.switched != null) {
+            return 101;
+        }
+        return res.isSent() ? res.status().code() : 0;
+    }
+
+    /** Relays a switched WebSocket connection to its end; Helidon then closes the connection without a word. */
+    private static void relay(ProxyExchange ex, int maxFrame) {
+        EdgeConnections.Tunnel tunnel = EdgeConnections.takeOver().orElse(null);
+        if (tunnel == null) {   // checked before the handshake was forwarded: cannot happen
+            ex.switched.close();
+            throw new CloseConnectionException("connection cannot be taken over");
+        }
+        WebSocketRelay.run(tunnel, ex.switched, ex.switchHead, ex.route().id(), maxFrame);
+        throw new CloseConnectionException("WebSocket connection ended");
     }
 
     private static final HeaderName FORWARDED = HeaderNames.create("Forwarded");
@@ -371,6 +403,10 @@ public final class ProxyHandler implements Handler {
                 snapshot.edge().pathOptions());
         ex.shared = snapshot.shared();
         ex.http2 = http2(req);
+        if (r.websocketKey() != null && route.aggregate() == null) {   // an aggregate route's calls are plain
+            ex.websocketKey = r.websocketKey();
+            WebSocketHandshake.askUpstream(headers);   // after the client's copies were dropped as hop-by-hop
+        }
         return ex;
     }
 
@@ -423,7 +459,9 @@ public final class ProxyHandler implements Handler {
                 return;
             }
             RequestBody upstreamBody;
-            if (ex.bodyReplaced || body != null) {
+            if (ex.websocketKey != null) {
+                upstreamBody = RequestBody.NONE;   // a handshake has no body, and says no Content-Length
+            } else if (ex.bodyReplaced || body != null) {
                 upstreamBody = new RequestBody.Buffered(ex.body, ex.body.length);
             } else if (!hasEntity) {
                 upstreamBody = contentLength == 0 ? new RequestBody.Buffered(new byte[0], 0) : RequestBody.NONE;
@@ -438,6 +476,10 @@ public final class ProxyHandler implements Handler {
             UpstreamResponse up = callUpstream(res, ex, route, method, headers, upstreamBody);
             if (up == null) {
                 return;   // a policy refused the call and its response was sent
+            }
+            if (up.status() == 101) {
+                switched(res, ex, route, up);
+                return;
             }
             ex.response = new ProxyExchange.ProxyResponse(up.status(), up.headers(), null, up);
             if (route.bufferResponse()) {
@@ -470,6 +512,39 @@ public final class ProxyHandler implements Handler {
             res.headers().clear();   // drop the upstream's head, it will not be sent
             send(res, Outcome.error(502, "bad_gateway", "upstream response broke off: " + e.getMessage()));
         }
+    }
+
+    /**
+     * The upstream accepted a WebSocket handshake: its 101 is checked, goes through the response side of the chain
+     * like any response, and (unless a filter answered instead) becomes the 101 the relay writes to the client.
+     */
+    private void switched(ServerResponse res, ProxyExchange ex, CompiledRoute route, UpstreamResponse up)
+            throws IOException {
+        Headers relayed;
+        try {
+            relayed = WebSocketHandshake.checkSwitch(ex.websocketKey, up.headers());
+        } catch (IllegalArgumentException e) {
+            up.body().close();
+            throw new UpstreamException(UpstreamException.Kind.PROTOCOL, e.getMessage());
+        }
+        ex.response = new ProxyExchange.ProxyResponse(101, relayed, null, up);
+        runResponseSide(route, ex, route.chain().length - 1);
+        ProxyExchange.ProxyResponse r = ex.response;
+        if (r.status() == 101 && r.upstream == up && r.body == null) {
+            r.headers().remove("X-Request-Id");   // ours replaces the upstream's
+            r.headers().add("X-Request-Id", ex.requestId());
+            ex.switched = (io.sluice.runtime.upstream.Switched) up.body();
+            ex.switchHead = WebSocketHandshake.switchingHead(r.headers());
+            return;
+        }
+        r.discardUpstream();   // a filter answered instead: no tunnel
+        if (r.body == null) {
+            r.body = new byte[0];
+        }
+        if (r.status() < 200) {
+            r.status(502);
+        }
+        write(res, ex);
     }
 
     /**
@@ -582,8 +657,10 @@ public final class ProxyHandler implements Handler {
             UpstreamResponse up;
             target.begin();
             try {
-                up = target.transport().send(new UpstreamRequest(method, upstreamTarget, headers, body),
-                        spec.connectTimeoutMs(), spec.timeoutMs());
+                UpstreamRequest request = new UpstreamRequest(method, upstreamTarget, headers, body);
+                up = ex.websocketKey != null
+                        ? target.transport().upgrade(request, spec.connectTimeoutMs(), spec.timeoutMs())
+                        : target.transport().send(request, spec.connectTimeoutMs(), spec.timeoutMs());
             } catch (UpstreamException e) {
                 ex.upstreamNanos = System.nanoTime() - sent;
                 target.end(ex.upstreamNanos);
@@ -796,7 +873,7 @@ public final class ProxyHandler implements Handler {
     /** The exchange is over: metrics, then {@link io.sluice.plugin.Filter#onComplete} of the filters that ran. */
     private static void complete(ServerResponse res, ProxyExchange ex, CompiledRoute route, long start) {
         long nanos = System.nanoTime() - start;
-        int status = res.isSent() ? res.status().code() : 0;
+        int status = status(res, ex);
         RouteMeters meters = route.meters();
         meters.request(status, nanos);
         if (ex.upstreamNanos >= 0) {

@@ -81,6 +81,12 @@ public final class ConnectionPool implements Transport {
     }
 
     @Override
+    public UpstreamResponse upgrade(UpstreamRequest request, int connectTimeoutMs, int readTimeoutMs)
+            throws UpstreamException, ClientBodyException {
+        return UpstreamClient.upgrade(this, request, connectTimeoutMs, readTimeoutMs);
+    }
+
+    @Override
     public int active() {
         return active.get();
     }

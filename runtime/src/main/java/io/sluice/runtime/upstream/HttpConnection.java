@@ -137,6 +137,20 @@ final class HttpConnection implements Closeable {
         return n;
     }
 
+    /**
+     * Reads with no deadline: what is buffered first, then the socket. For a connection that switched protocols,
+     * whose idle time is watched by whoever relays it.
+     */
+    int readUntimed(byte[] b, int off, int len) throws IOException {
+        if (pos < lim) {
+            int n = Math.min(len, lim - pos);
+            System.arraycopy(buf, pos, b, off, n);
+            pos += n;
+            return n;
+        }
+        return in.read(b, off, len);
+    }
+
     /** Bytes already buffered, readable without blocking. */
     int buffered() {
         return lim - pos;

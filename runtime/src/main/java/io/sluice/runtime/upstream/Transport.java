@@ -22,6 +22,23 @@ public interface Transport {
             throws UpstreamException, ClientBodyException;
 
     /**
+     * Sends a protocol-upgrade request (a WebSocket handshake) on a connection of its own, never a kept-alive one,
+     * and reads the answer's head.
+     *
+     * @param request          the handshake: a GET without body whose headers ask for the upgrade
+     * @param connectTimeoutMs connect (and TLS handshake) timeout
+     * @param readTimeoutMs    longest wait for the answer's head
+     * @return a 101 whose headers are as received and whose body is the {@link Switched} connection, or any other
+     *         answer (the upgrade refused), framed as {@link #send} frames it, its connection closed after it
+     * @throws UpstreamException classified failure; a transport that cannot switch protocols refuses not-sent
+     */
+    default UpstreamResponse upgrade(UpstreamRequest request, int connectTimeoutMs, int readTimeoutMs)
+            throws UpstreamException, ClientBodyException {
+        throw UpstreamException.notSent(UpstreamException.Kind.PROTOCOL,
+                "this upstream's transport cannot switch protocols", null);
+    }
+
+    /**
      * @return the value of the upstream {@code Host} header ({@code host[:port]})
      */
     String authority();

@@ -214,34 +214,86 @@ public final class UpstreamClient implements AutoCloseable {
 
     private static UpstreamResponse readResponse(HttpConnection conn, String method) throws IOException {
         while (true) {
-            String statusLine = conn.readLine();
-            if (statusLine == null) {
+            ResponseHead head = readHead(conn);
+            if (head == null) {
                 return null;
             }
-            // HTTP/1.x SP 3DIGIT [SP reason]
-            if (statusLine.length() < 12 || !statusLine.startsWith("HTTP/1.") || statusLine.charAt(8) != ' '
-                    || (statusLine.length() > 12 && statusLine.charAt(12) != ' ')) {
-                throw new UpstreamException(UpstreamException.Kind.PROTOCOL, "bad status line: "
-                        + statusLine.substring(0, Math.min(80, statusLine.length())));
-            }
-            boolean http10 = statusLine.charAt(7) == '0';
-            int status = parseStatus(statusLine);
-            Headers headers = new Headers();
-            int total = 0;
-            int n;
-            while ((n = conn.readHeader(headers)) >= 0) {
-                total += n;
-                if (total > MAX_HEADER_BYTES) {
-                    throw new UpstreamException(UpstreamException.Kind.PROTOCOL, "upstream headers too large");
-                }
-            }
-            if (status < 200) {
-                if (status == 101) {
+            if (head.status < 200) {
+                if (head.status == 101) {
                     throw new UpstreamException(UpstreamException.Kind.PROTOCOL, "unexpected protocol upgrade");
                 }
                 continue;    // 100 Continue, 103 Early Hints: interim, skip
             }
-            return frame(conn, method, status, http10, headers);
+            return frame(conn, method, head.status, head.http10, head.headers);
+        }
+    }
+
+    private record ResponseHead(int status, boolean http10, Headers headers) {
+    }
+
+    /** A status line and its header section, as received; null when the connection closed before a status line. */
+    private static ResponseHead readHead(HttpConnection conn) throws IOException {
+        String statusLine = conn.readLine();
+        if (statusLine == null) {
+            return null;
+        }
+        // HTTP/1.x SP 3DIGIT [SP reason]
+        if (statusLine.length() < 12 || !statusLine.startsWith("HTTP/1.") || statusLine.charAt(8) != ' '
+                || (statusLine.length() > 12 && statusLine.charAt(12) != ' ')) {
+            throw new UpstreamException(UpstreamException.Kind.PROTOCOL, "bad status line: "
+                    + statusLine.substring(0, Math.min(80, statusLine.length())));
+        }
+        boolean http10 = statusLine.charAt(7) == '0';
+        int status = parseStatus(statusLine);
+        Headers headers = new Headers();
+        int total = 0;
+        int n;
+        while ((n = conn.readHeader(headers)) >= 0) {
+            total += n;
+            if (total > MAX_HEADER_BYTES) {
+                throw new UpstreamException(UpstreamException.Kind.PROTOCOL, "upstream headers too large");
+            }
+        }
+        return new ResponseHead(status, http10, headers);
+    }
+
+    /**
+     * Sends a protocol-upgrade request (a WebSocket handshake: its headers carry {@code Connection: Upgrade} and
+     * {@code Upgrade}) on a connection of its own, never a pooled one, and reads the answer's head.
+     *
+     * @return a 101 whose headers are as received (hop-by-hop ones too) and whose body is the {@link Switched}
+     *         connection; or any other answer, framed as usual, whose connection is closed after its body
+     */
+    static UpstreamResponse upgrade(ConnectionPool pool, UpstreamRequest request, int connectTimeoutMs,
+                                    int readTimeoutMs) throws UpstreamException, ClientBodyException {
+        HttpConnection conn = pool.acquire(connectTimeoutMs, true);
+        try {
+            conn.timeout(TimeUnit.MILLISECONDS.toNanos(readTimeoutMs));
+            writeRequest(conn, pool.authority(), request);
+            while (true) {
+                ResponseHead head = readHead(conn);
+                if (head == null) {
+                    throw new EOFException("upstream closed the connection before responding");
+                }
+                if (head.status == 101) {
+                    return new UpstreamResponse(101, head.headers, -1, new Switched(conn));
+                }
+                if (head.status >= 200) {
+                    // the upstream refused the upgrade; what it said about the connection is not trusted further
+                    return frame(conn, request.method(), head.status, true, head.headers);
+                }
+            }
+        } catch (UpstreamException | ClientBodyException | RuntimeException e) {
+            pool.release(conn, false);
+            throw e;
+        } catch (IOException e) {
+            pool.release(conn, false);
+            if (conn.timedOut) {
+                throw new UpstreamException(UpstreamException.Kind.TIMEOUT,
+                        "upstream " + pool.authority() + " did not answer within " + readTimeoutMs + " ms", e);
+            }
+            throw new UpstreamException(UpstreamException.Kind.UNAVAILABLE,
+                    "upstream " + pool.authority() + " failed: " + e.getMessage(), e);
         }
     }
 
