@@ -33,7 +33,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$O
     -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -days 2 2>/dev/null
 nginx_conf "$OUT/nginx-up" "$UP_PORT" "server { listen 127.0.0.1:$UP_PORT; location / { root $OUT; } }"
 nginx_conf "$OUT/nginx-proxy" "$NGX_PORT" "upstream up { server 127.0.0.1:$UP_PORT; keepalive 256; }
-    server { listen 127.0.0.1:$NGX_PORT ssl; http2 on;
+    server { listen 127.0.0.1:$NGX_PORT ssl http2;
              ssl_certificate $OUT/cert.pem; ssl_certificate_key $OUT/key.pem;
              ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache off; ssl_session_tickets off;
              location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
@@ -53,9 +53,10 @@ taskset -c 0 "$ROOT/bin/sluice" start --config "$OUT/sluice.yaml" --data-dir "$O
     --tls-port "$SLUICE_PORT" --tls-cert "$OUT/cert.pem" --tls-key "$OUT/key.pem" > "$OUT/sluice.log" 2>&1 &
 SLUICE_PID=$!
 PIDS+=("$SLUICE_PID")
-for _ in $(seq 1 150); do
+for _ in $(seq 1 600); do   # bin/sluice builds first when the sources changed
     curl -fs "http://127.0.0.1:$ADMIN_PORT/ready" >/dev/null 2>&1 && break
-    sleep 0.2
+    kill -0 "$SLUICE_PID" 2>/dev/null || { echo "bench: Sluice exited"; cat "$OUT/sluice.log"; exit 1; }
+    sleep 0.5
 done
 for port in $NGX_PORT $SLUICE_PORT; do
     curl -fsk --http2 "https://127.0.0.1:$port/1k.txt" | wc -c | grep -q 1024 \
