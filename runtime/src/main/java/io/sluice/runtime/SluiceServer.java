@@ -40,6 +40,13 @@ public final class SluiceServer implements AutoCloseable {
     public static final long MAX_ADMIN_BODY_BYTES = 64L * 1024 * 1024;
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Client connections of the proxy listeners: {@code TCP_NODELAY}, since a response often leaves in more than one
+     * write (an HTTP/2 HEADERS frame then DATA, a streamed HTTP/1.1 body) and Nagle's algorithm would hold the second
+     * until the client's delayed ACK, 40 ms later.
+     */
+    private static final io.helidon.common.socket.SocketOptions CLIENT_SOCKETS =
+            io.helidon.common.socket.SocketOptions.builder().tcpNoDelay(true).build();
 
     private final Gateway gateway;
     private final WebServer server;
@@ -240,6 +247,7 @@ public final class SluiceServer implements AutoCloseable {
             }
             ProxyHandler handler = new ProxyHandler(gateway);
             b.protocolsDiscoverServices(false)
+                    .connectionOptions(CLIENT_SOCKETS)
                     .addConnectionSelector(edge)
                     .host(listeners.proxyHost())
                     .port(listeners.proxyPort())
@@ -262,6 +270,7 @@ public final class SluiceServer implements AutoCloseable {
                 EdgeConnections e = edge;
                 b.putSocket("tls", s -> s.host(listeners.proxyHost()).port(tls.port()).tls(serverTls)
                         .protocolsDiscoverServices(false)
+                        .connectionOptions(CLIENT_SOCKETS)
                         .addConnectionSelector(e)
                         .directHandlers(ProtocolErrors.handlers(gateway.accessLog()))
                         .errorHandling(ErrorHandling.builder().includeEntity(true).build())
