@@ -51,12 +51,18 @@ class GrpcIT {
                     hosts: [down.test]
                     paths: ["/sluice.test.Echo/**"]
                     upstream: {protocol: grpc, retries: 0, targets: [{url: "http://127.0.0.1:%2$d"}]}
+                  - id: transcode
+                    paths: ["/v1/echo/{id}"]
+                    plugins:
+                      - name: grpc-transcode
+                        config: {descriptor_set: "%3$s", service: sluice.test.Echo, method: Say}
+                    upstream: {protocol: grpc, targets: [{url: "%1$s"}]}
                   - id: guarded
                     hosts: [guarded.test]
                     paths: ["/sluice.test.Echo/**"]
                     plugins: [{name: key-auth, config: {}}]
                     upstream: {protocol: grpc, targets: [{url: "%1$s"}]}
-                """.formatted(echo.url(), down));
+                """.formatted(echo.url(), down, GrpcEcho.descriptorSetBase64()));
         channel = channel(null);
     }
 
@@ -168,6 +174,93 @@ class GrpcIT {
             assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode(), e.getStatus().toString());
         } finally {
             nowhere.shutdownNow();
+        }
+    }
+
+    private java.net.http.HttpResponse<String> json(String method, String target, String body) throws Exception {
+        try (var http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1)
+                .build()) {
+            var b = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + gw.proxyPort()
+                    + target)).timeout(java.time.Duration.ofSeconds(10)).header("Content-Type", "application/json");
+            b.method(method, body == null ? java.net.http.HttpRequest.BodyPublishers.noBody()
+                    : java.net.http.HttpRequest.BodyPublishers.ofString(body));
+            return http.send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    @Test
+    void aJsonCallIsTranscodedToAUnaryMethodAndBack() throws Exception {
+        var r = json("POST", "/v1/echo/42", "{\"text\": \"hi\"}");
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("application/json", r.headers().firstValue("Content-Type").orElse(""));
+        assertEquals("{\"text\":\"echo: hi #42\",\"index\":0}", r.body(), "path param {id} filled field id");
+        // query parameters fill fields too; the path parameter wins over the body
+        r = json("GET", "/v1/echo/7?text=q&unrelated=1", null);
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("{\"text\":\"echo: q #7\",\"index\":0}", r.body());
+        r = json("POST", "/v1/echo/7", "{\"text\": \"x\", \"id\": \"body\"}");
+        assertEquals("{\"text\":\"echo: x #7\",\"index\":0}", r.body());
+        assertEquals(3, echo.calls());
+    }
+
+    @Test
+    void grpcStatusesBecomeHttpStatusesWithJsonErrors() throws Exception {
+        var r = json("POST", "/v1/echo/42", "{\"text\": \"missing\"}");
+        assertEquals(404, r.statusCode(), r.body());
+        assertEquals("{\"error\":\"not_found\",\"message\":\"no such thing: 42\"}", r.body());
+        r = json("POST", "/v1/echo/42", "{\"text\": \"bad\"}");
+        assertEquals(400, r.statusCode(), r.body());
+        assertTrue(r.body().contains("\"error\":\"invalid_argument\""), r.body());
+        assertEquals(2, echo.calls());
+    }
+
+    @Test
+    void badJsonIsRefusedWithoutCallingTheServer() throws Exception {
+        for (String body : List.of("{", "{\"nope\": 1}", "{\"count\": \"many\"}", "[1]")) {
+            var r = json("POST", "/v1/echo/42", body);
+            assertEquals(400, r.statusCode(), body + " -> " + r.body());
+            assertTrue(r.body().startsWith("{\"error\":\"bad_request\""), r.body());
+        }
+        assertEquals(0, echo.calls(), "the gRPC server saw nothing");
+    }
+
+    @Test
+    void aTranscodedCallToADownUpstreamIsAJson502() throws Exception {
+        try (SluiceServer g = Gateways.start("""
+                routes:
+                  - id: t
+                    paths: ["/v1/echo/{id}"]
+                    plugins:
+                      - name: grpc-transcode
+                        config: {descriptor_set: "%s", service: sluice.test.Echo, method: Say}
+                    upstream: {protocol: grpc, retries: 0, targets: [{url: "http://127.0.0.1:%d"}]}
+                """.formatted(GrpcEcho.descriptorSetBase64(), Gateways.refusedPort()))) {
+            try (var http = java.net.http.HttpClient.newHttpClient()) {
+                var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                        + g.proxyPort() + "/v1/echo/1")).POST(java.net.http.HttpRequest.BodyPublishers.ofString("{}"))
+                        .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                assertEquals(502, r.statusCode(), r.body());
+                assertTrue(r.body().startsWith("{\"error\":\"bad_gateway\""), r.body());
+            }
+        }
+    }
+
+    @Test
+    void aStreamingMethodOrAMissingServiceIsRefusedAtConfigTime() {
+        for (String[] c : List.of(new String[] {"Chat", "sluice.test.Echo", "bidirectional streaming"},
+                new String[] {"Stream", "sluice.test.Echo", "server streaming"},
+                new String[] {"Nope", "sluice.test.Echo", "has no method Nope"},
+                new String[] {"Say", "sluice.test.Other", "has no service sluice.test.Other"})) {
+            Exception e = assertThrows(Exception.class, () -> Gateways.start("""
+                    routes:
+                      - id: t
+                        paths: ["/t"]
+                        plugins:
+                          - name: grpc-transcode
+                            config: {descriptor_set: "%s", service: %s, method: %s}
+                        upstream: {protocol: grpc, targets: [{url: "http://127.0.0.1:1"}]}
+                    """.formatted(GrpcEcho.descriptorSetBase64(), c[1], c[0])).close());
+            assertTrue(e.getMessage().contains(c[2]), e.getMessage());
         }
     }
 
