@@ -15,6 +15,18 @@ public interface Request {
     String method();
 
     /**
+     * Replaces the method sent upstream (a protocol-translating filter turns {@code GET /users/1} into a gRPC
+     * {@code POST}). Routing, which already happened, is not redone. A 0.1.x addition (default method): the
+     * default refuses, for implementations written before it.
+     *
+     * @param method an HTTP method token, for example {@code POST}
+     * @throws IllegalArgumentException when it is not a method token
+     */
+    default void method(String method) {
+        throw new UnsupportedOperationException("this exchange cannot change the method");
+    }
+
+    /**
      * The path sent upstream (after {@code strip_prefix}), without the query.
      *
      * @return the path, starting with {@code /}

@@ -41,4 +41,18 @@ public interface Response {
      * @param body new body
      */
     void body(byte[] body);
+
+    /**
+     * The trailer fields that followed the body: an HTTP/2 or gRPC upstream's ({@code grpc-status},
+     * {@code grpc-message}, custom trailing metadata). Known when the body is, that is when a filter in the chain
+     * asked for it with {@link Filter#needsResponseBody()}; empty otherwise and for HTTP/1.1 upstreams. Mutable:
+     * what is left is sent after the body to an HTTP/2 client (a filter that turns the response into something
+     * else, JSON say, clears them). A 0.1.x addition (default method): the default is an empty,
+     * detached set.
+     *
+     * @return the trailers
+     */
+    default Headers trailers() {
+        return new Headers();
+    }
 }

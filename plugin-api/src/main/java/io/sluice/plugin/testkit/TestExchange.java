@@ -217,7 +217,7 @@ public final class TestExchange implements Exchange {
     }
 
     private static final class TestRequest implements Request {
-        private final String method;
+        private String method;
         private String path;
         private String query;
         private final Headers headers = new Headers();
@@ -233,6 +233,11 @@ public final class TestExchange implements Exchange {
         @Override
         public String method() {
             return method;
+        }
+
+        @Override
+        public void method(String method) {
+            this.method = method;
         }
 
         @Override
@@ -279,6 +284,7 @@ public final class TestExchange implements Exchange {
     private static final class TestResponse implements Response {
         private int status;
         private final Headers headers;
+        private final Headers trailers = new Headers();
         private byte[] body;
 
         TestResponse(int status, Headers headers, byte[] body) {
@@ -310,6 +316,11 @@ public final class TestExchange implements Exchange {
         @Override
         public void body(byte[] body) {
             this.body = body;
+        }
+
+        @Override
+        public Headers trailers() {
+            return trailers;
         }
     }
 }

@@ -477,11 +477,38 @@ public final class ConfigParser {
             problems.add(tree.problem(path + ".tls." + (tls.clientCert().isEmpty() ? "client_cert" : "client_key"),
                     "required: mutual TLS needs both client_cert and client_key"));
         }
+        String protocol = up.path("protocol").asText("http1");
+        protocolProblems(tree, path, protocol, targets, discovery, problems);
         return new UpstreamSpec(shared ? Optional.of(up.get("id").asText()) : Optional.empty(), List.copyOf(targets),
                 discovery, balancer, hashOn, up.path("retries").asInt(2), active, passive, tls,
-                up.path("protocol").asText("http1"),
+                protocol,
                 up.path("connect_timeout_ms").asInt(DEFAULT_CONNECT_TIMEOUT_MS),
                 up.path("timeout_ms").asInt(DEFAULT_TIMEOUT_MS));
+    }
+
+    /**
+     * The URL schemes a protocol can use: h2c is plain HTTP/2 (http:// only), h2 is HTTP/2 over TLS (https://
+     * only); http1 and grpc take either (grpc picks h2c or h2 by the scheme).
+     */
+    private static void protocolProblems(SourceTree tree, String path, String protocol, List<Target> targets,
+                                         Optional<GatewayConfig.Discovery> discovery, List<Problem> problems) {
+        String only = switch (protocol) {
+            case "h2c" -> "http";
+            case "h2" -> "https";
+            default -> null;
+        };
+        if (only == null) {
+            return;
+        }
+        String why = only.equals("http") ? "h2c is HTTP/2 without TLS: targets are http://; use h2 for https://"
+                : "h2 is HTTP/2 over TLS: targets are https://; use h2c for http://";
+        for (int i = 0; i < targets.size(); i++) {
+            if (!only.equalsIgnoreCase(targets.get(i).url().getScheme())) {
+                problems.add(tree.problem(path + ".targets[" + i + "].url", why));
+            }
+        }
+        discovery.filter(d -> !d.scheme().equals(only))
+                .ifPresent(d -> problems.add(tree.problem(path + ".discovery.scheme", why)));
     }
 
     private static Set<Integer> ints(JsonNode list) {

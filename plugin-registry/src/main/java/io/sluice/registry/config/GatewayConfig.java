@@ -209,7 +209,7 @@ public record GatewayConfig(List<PluginEntry> globalPlugins, List<RouteSpec> rou
      * @param active           active health checks; empty when off
      * @param passive          passive outlier ejection
      * @param tls              TLS options of {@code https://} targets
-     * @param protocol         {@code http1}
+     * @param protocol         {@code http1}, {@code h2c}, {@code h2} or {@code grpc}
      * @param connectTimeoutMs TCP connect (and TLS handshake) timeout
      * @param timeoutMs        time allowed for the upstream's response headers (and between body reads)
      */

@@ -18,7 +18,7 @@ import java.util.Optional;
  * The runtime's {@link Exchange}: the request as it will go upstream, and later the response.
  */
 final class ProxyExchange implements Exchange, Request {
-    private final String method;
+    private String method;
     private String path;
     private String query;
     private final Headers headers;
@@ -52,6 +52,8 @@ final class ProxyExchange implements Exchange, Request {
     io.sluice.runtime.upstream.Switched switched;
     /** The 101 the client gets. */
     byte[] switchHead;
+    /** The client's request is a gRPC call: the gateway's own errors are answered as gRPC statuses. */
+    boolean grpc;
     /** The request's span when tracing is on, else null. */
     io.opentelemetry.api.trace.Span span;
 
@@ -143,6 +145,15 @@ final class ProxyExchange implements Exchange, Request {
     }
 
     @Override
+    public void method(String method) {
+        if (method == null || method.isEmpty() || method.length() > 32 || !method.chars().allMatch(c -> c > 32
+                && c < 127 && "()<>@,;:\\\"/[]?={}".indexOf(c) < 0)) {
+            throw new IllegalArgumentException("not an HTTP method token: " + method);
+        }
+        this.method = method;
+    }
+
+    @Override
     public String path() {
         return path;
     }
@@ -198,6 +209,7 @@ final class ProxyExchange implements Exchange, Request {
         private final Headers headers;
         byte[] body;                 // buffered or filter-made body
         UpstreamResponse upstream;   // streaming source while body == null
+        Headers trailers;            // trailer fields, once the upstream body was read (null before)
 
         ProxyResponse(int status, Headers headers, byte[] body, UpstreamResponse upstream) {
             this.status = status;
@@ -233,6 +245,14 @@ final class ProxyExchange implements Exchange, Request {
         public void body(byte[] body) {
             this.body = body.clone();
             discardUpstream();
+        }
+
+        @Override
+        public Headers trailers() {
+            if (trailers == null) {
+                trailers = new Headers();
+            }
+            return trailers;
         }
 
         void discardUpstream() {

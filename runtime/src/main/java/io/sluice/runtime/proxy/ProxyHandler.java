@@ -107,7 +107,7 @@ public final class ProxyHandler implements Handler {
             contentLength = checkFraming(req, h2);
         } catch (BadFraming e) {
             closeAfter(res, h2);
-            send(res, Outcome.error(400, "bad_request", e.getMessage()));
+            send(req, res, Outcome.error(400, "bad_request", e.getMessage()));
             // the body's bytes must never be read as the next request on this connection
             endConnection(h2, "bad request head: " + e.getMessage());
             return null;
@@ -146,7 +146,7 @@ public final class ProxyHandler implements Handler {
             authority = "";
         } else if (host == null) {
             closeAfter(res, h2);
-            send(res, Outcome.error(400, "bad_request", "exactly one valid Host header is required"));
+            send(req, res, Outcome.error(400, "bad_request", "exactly one valid Host header is required"));
             endConnection(h2, "bad Host header");
             return null;
         }
@@ -155,7 +155,7 @@ public final class ProxyHandler implements Handler {
         try {
             path = CanonicalPath.of(target, edge.pathOptions());
         } catch (CanonicalPath.BadPath e) {
-            send(res, Outcome.error(400, "bad_path", e.getMessage()));
+            send(req, res, Outcome.error(400, "bad_path", e.getMessage()));
             NO_ROUTE.request(400, System.nanoTime() - start);
             return null;
         }
@@ -274,13 +274,13 @@ public final class ProxyHandler implements Handler {
         Router.Result<Integer> match = snapshot.router().lookup(method, r.host(), r.path());
         switch (match) {
             case Router.NotFound<Integer> nf -> {
-                send(res, Outcome.error(404, "no_route", "no route for " + method + " " + r.path()));
+                send(req, res, Outcome.error(404, "no_route", "no route for " + method + " " + r.path()));
                 NO_ROUTE.request(404, System.nanoTime() - start);
                 return null;
             }
             case Router.MethodNotAllowed<Integer> mna -> {
                 res.header(HeaderNames.ALLOW, String.join(", ", mna.allowed()));
-                send(res, Outcome.error(405, "method_not_allowed", method + " is not allowed here"));
+                send(req, res, Outcome.error(405, "method_not_allowed", method + " is not allowed here"));
                 NO_ROUTE.request(405, System.nanoTime() - start);
                 return null;
             }
@@ -290,7 +290,7 @@ public final class ProxyHandler implements Handler {
                 if (route.spec().tls() != GatewayConfig.RouteTls.NONE) {
                     Outcome.Respond refused = connectionRefused(req, r, route);
                     if (refused != null) {
-                        send(res, refused);
+                        send(req, res, refused);
                         route.meters().request(refused.status(), System.nanoTime() - start);
                         return null;
                     }
@@ -302,7 +302,7 @@ public final class ProxyHandler implements Handler {
                 } catch (ForwardHeaders.BadValue e) {
                     boolean h2 = http2(req);
                     closeAfter(res, h2);
-                    send(res, Outcome.error(400, "bad_request", e.getMessage()));
+                    send(req, res, Outcome.error(400, "bad_request", e.getMessage()));
                     endConnection(h2, "bad header value");
                     return null;
                 }
@@ -407,6 +407,7 @@ public final class ProxyHandler implements Handler {
             ex.websocketKey = r.websocketKey();
             WebSocketHandshake.askUpstream(headers);   // after the client's copies were dropped as hop-by-hop
         }
+        ex.grpc = GrpcErrors.isGrpc(ex.http2, req.headers());
         return ex;
     }
 
@@ -473,7 +474,7 @@ public final class ProxyHandler implements Handler {
                 }
                 upstreamBody = body.upstream;
             }
-            UpstreamResponse up = callUpstream(res, ex, route, method, headers, upstreamBody);
+            UpstreamResponse up = callUpstream(res, ex, route, ex.method(), headers, upstreamBody);
             if (up == null) {
                 return;   // a policy refused the call and its response was sent
             }
@@ -485,6 +486,7 @@ public final class ProxyHandler implements Handler {
             if (route.bufferResponse()) {
                 ex.response.body = up.readBody(MAX_BUFFERED_BODY);
                 ex.response.upstream = null;
+                ex.response.trailers = up.trailers().get();   // known now that the body is read
             }
             runResponseSide(route, ex, route.chain().length - 1);
             write(res, ex);
@@ -510,7 +512,7 @@ public final class ProxyHandler implements Handler {
                 throw new CloseConnectionException("response broke off: " + e.getMessage(), e);
             }
             res.headers().clear();   // drop the upstream's head, it will not be sent
-            send(res, Outcome.error(502, "bad_gateway", "upstream response broke off: " + e.getMessage()));
+            send(ex, res, Outcome.error(502, "bad_gateway", "upstream response broke off: " + e.getMessage()));
         }
     }
 
@@ -769,7 +771,7 @@ public final class ProxyHandler implements Handler {
         if (cause instanceof BodyLimitExceeded tooLarge) {
             finish(res, ex, route, route.chain().length, tooLarge.outcome());
         } else {
-            send(res, Outcome.error(400, "bad_request", "unreadable request body: " + cause.getMessage()));
+            send(ex, res, Outcome.error(400, "bad_request", "unreadable request body: " + cause.getMessage()));
         }
         // the rest of the body is still on the connection: never parse it as a request
         throw new CloseConnectionException("request body not consumed: " + cause.getMessage());
@@ -813,6 +815,11 @@ public final class ProxyHandler implements Handler {
     private void finish(ServerResponse res, ProxyExchange ex, CompiledRoute route, int index, Outcome.Respond r) {
         ex.response = new ProxyExchange.ProxyResponse(r.status(), r.headers(), r.body(), null);
         runResponseSide(route, ex, index - 1);
+        if (ex.grpc && !grpcAnswer(ex.response)) {
+            ProxyExchange.ProxyResponse g = ex.response;
+            GrpcErrors.send(res, g.status(), g.headers(), g.body, ex.requestId());
+            return;
+        }
         writeHead(res, ex);
         res.headers().remove(HeaderNames.CONTENT_LENGTH);
         res.send(ex.response.body);   // filter responses are always buffered
@@ -924,9 +931,25 @@ public final class ProxyHandler implements Handler {
         out.add(X_REQUEST_ID, ex.requestId());
     }
 
+    /** A response a gRPC client can read as it is: a success, or already gRPC. */
+    private static boolean grpcAnswer(ProxyExchange.ProxyResponse r) {
+        return r.status() >= 200 && r.status() < 300
+                || GrpcErrors.isGrpcContentType(r.headers().firstOrNull("Content-Type"));
+    }
+
     private void write(ServerResponse res, ProxyExchange ex) throws IOException {
+        if (ex.grpc && !grpcAnswer(ex.response)) {
+            ProxyExchange.ProxyResponse g = ex.response;
+            byte[] body = g.body != null ? g.body : g.upstream.readBody(64 * 1024);
+            GrpcErrors.send(res, g.status(), g.headers(), body, ex.requestId());
+            return;
+        }
         writeHead(res, ex);
         ProxyExchange.ProxyResponse r = ex.response;
+        if (ex.http2 && (ex.grpc || r.headers().contains("Trailer"))) {
+            writeWithTrailers(res, r);
+            return;
+        }
         if (r.body != null) {
             res.headers().remove(HeaderNames.CONTENT_LENGTH);
             res.send(r.body);
@@ -959,6 +982,67 @@ public final class ProxyHandler implements Handler {
         }
     }
 
+    private static final String GRPC_TRAILERS = "grpc-status, grpc-message";
+
+    /**
+     * An HTTP/2 response whose trailers matter (gRPC, or an upstream that announced some): the body streams with a
+     * flush per read (a server-streaming call's messages go out as they come, not when a buffer fills), then the
+     * upstream's trailers follow. Helidon sends trailers only when the head carries a {@code Trailer} header, so one
+     * is declared. A response whose head already holds {@code grpc-status} is gRPC's trailers-only form and is
+     * ended with its head.
+     */
+    private void writeWithTrailers(ServerResponse res, ProxyExchange.ProxyResponse r) throws IOException {
+        res.headers().remove(HeaderNames.CONTENT_LENGTH);
+        if (r.headers().contains("grpc-status")) {
+            if (r.upstream != null) {
+                try (InputStream in = r.upstream.body()) {
+                    in.readNBytes(64 * 1024);   // empty in the trailers-only form; read to its end
+                    r.trailers = r.upstream.trailers().get();
+                } catch (IOException ignored) {
+                    // the head is the whole answer
+                }
+            }
+            GrpcErrors.trailersOnly(res);
+            return;
+        }
+        String declared = r.headers().firstOrNull("Trailer");
+        if (r.body != null) {
+            res.headers().set(HeaderNames.TRAILER, declared != null ? declared : GRPC_TRAILERS);
+            copyTrailers(r.trailers(), res);
+            res.send(r.body);
+            return;
+        }
+        UpstreamResponse up = r.upstream;
+        try {
+            OutputStream os = res.outputStream();
+            // set after outputStream(): for "te: trailers" it declares its own stream-result trailer
+            res.headers().set(HeaderNames.TRAILER, declared != null ? declared : GRPC_TRAILERS);
+            byte[] buf = new byte[16 * 1024];
+            try (InputStream in = up.body()) {
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                    if (n > 0) {
+                        os.write(buf, 0, n);
+                        os.flush();
+                    }
+                }
+            }
+            r.trailers = up.trailers().get();
+            copyTrailers(r.trailers, res);
+            os.close();
+        } catch (IOException | RuntimeException e) {
+            r.discardUpstream();
+            throw e;
+        }
+    }
+
+    private static void copyTrailers(Headers trailers, ServerResponse res) {
+        var out = res.trailers();
+        for (int i = 0, n = trailers.size(); i < n; i++) {
+            out.add(headerName(trailers.name(i)), trailers.value(i));
+        }
+    }
+
     private static final HeaderName X_REQUEST_ID = HeaderNames.create("X-Request-Id");
     private static final NameSlot[] NAMES = new NameSlot[512];
 
@@ -975,6 +1059,23 @@ public final class ProxyHandler implements Handler {
         HeaderName hn = HeaderNames.create(name);
         NAMES[i] = new NameSlot(name, hn);   // racy by design: slots are immutable, a lost write costs a lookup
         return hn;
+    }
+
+    /** The gateway's own answer before routing: as a gRPC status to a gRPC client. */
+    private static void send(ServerRequest req, ServerResponse res, Outcome.Respond r) {
+        if (r.status() >= 300 && GrpcErrors.isGrpc(http2(req), req.headers())) {
+            GrpcErrors.send(res, r.status(), r.headers(), r.body(), null);
+            return;
+        }
+        send(res, r);
+    }
+
+    private static void send(ProxyExchange ex, ServerResponse res, Outcome.Respond r) {
+        if (ex.grpc && r.status() >= 300) {
+            GrpcErrors.send(res, r.status(), r.headers(), r.body(), ex.requestId());
+            return;
+        }
+        send(res, r);
     }
 
     private static void send(ServerResponse res, Outcome.Respond r) {

@@ -163,7 +163,7 @@ public final class Upstream implements AutoCloseable {
         List<Endpoint> out = new ArrayList<>();
         for (Target t : spec.targets()) {
             if (t.weight() > 0) {
-                out.add(endpoint(t.url(), t.weight(), tls, existing));
+                out.add(endpoint(t.url(), t.weight(), tls, existing, spec));
             }
         }
         if (spec.discovery().isPresent()) {
@@ -175,7 +175,7 @@ public final class Upstream implements AutoCloseable {
                     host = "[" + host + "]";
                 }
                 out.add(endpoint(URI.create(scheme + "://" + host + ":" + a.getPort()), Math.max(1, r.weight()),
-                        tls, existing));
+                        tls, existing, spec));
             }
         }
         Endpoint[] endpoints = out.toArray(Endpoint[]::new);
@@ -203,12 +203,17 @@ public final class Upstream implements AutoCloseable {
                 || spec.discovery().map(d -> d.scheme().equals("https")).orElse(false);
     }
 
-    private Endpoint endpoint(URI u, int weight, UpstreamTls tls, Map<String, Endpoint> existing) {
+    private Endpoint endpoint(URI u, int weight, UpstreamTls tls, Map<String, Endpoint> existing,
+                              UpstreamSpec spec) {
         boolean https = "https".equalsIgnoreCase(u.getScheme());
         String url = u.toString();
         Endpoint e = existing.get(url);
-        ConnectionPool pool = client.pool(u.getHost(), u.getPort() < 0 ? (https ? 443 : 80) : u.getPort(),
-                https ? tls : null);
+        int port = u.getPort() < 0 ? (https ? 443 : 80) : u.getPort();
+        // http1: the HTTP/1.1 pool; h2c, h2, grpc: HTTP/2 (TLS by the URL's scheme; the config allows h2c only
+        // with http:// and h2 only with https://)
+        Transport pool = spec.protocol().equals("http1") ? client.pool(u.getHost(), port, https ? tls : null)
+                : client.http2(u.getHost(), port, https ? tls : null, spec.protocol().equals("grpc"),
+                        spec.connectTimeoutMs());
         if (e != null && e.transport() == pool) {
             e.weight(weight);
             return e;
@@ -396,12 +401,10 @@ public final class Upstream implements AutoCloseable {
         }
     }
 
-    /** The pools its endpoints use now. */
-    void poolsInto(java.util.Set<ConnectionPool> out) {
+    /** The transports (HTTP/1.1 pools, HTTP/2 clients) its endpoints use now. */
+    void poolsInto(java.util.Set<Transport> out) {
         for (Endpoint e : view.endpoints()) {
-            if (e.transport() instanceof ConnectionPool p) {
-                out.add(p);
-            }
+            out.add(e.transport());
         }
     }
 

@@ -79,6 +79,31 @@ public final class UpstreamClient implements AutoCloseable {
     private record PoolKey(String host, int port, UpstreamTls tls) {
     }
 
+    /** HTTP/2 connections per target at most (each multiplexes many streams). */
+    private static final int H2_CONNECTIONS_PER_TARGET = 4;
+    private final ConcurrentHashMap<H2Key, Http2Transport> http2 = new ConcurrentHashMap<>();
+
+    private record H2Key(String host, int port, UpstreamTls tls, boolean grpc, int connectTimeoutMs) {
+    }
+
+    /**
+     * The HTTP/2 transport for a target ({@code h2c} without TLS options, {@code h2} with them), created on first
+     * use and kept across config versions. Keyed by host, port, TLS options, gRPC-ness and connect timeout (its
+     * client fixes the connect timeout when it is built).
+     *
+     * @param host             host name or address
+     * @param port             port
+     * @param tls              TLS options, or null for h2c
+     * @param grpc             whether the target is a gRPC server
+     * @param connectTimeoutMs connect (and TLS handshake) timeout
+     * @return the transport
+     */
+    public Http2Transport http2(String host, int port, UpstreamTls tls, boolean grpc, int connectTimeoutMs) {
+        return http2.computeIfAbsent(new H2Key(host, port, tls, grpc, connectTimeoutMs), k -> new Http2Transport(
+                host, port, tls, grpc, maxActivePerTarget, H2_CONNECTIONS_PER_TARGET, connectTimeoutMs,
+                TimeUnit.NANOSECONDS.toMillis(maxIdleNanos)));
+    }
+
     /**
      * Sends a request and reads the response head.
      *
@@ -409,9 +434,16 @@ public final class UpstreamClient implements AutoCloseable {
      * Closes and forgets the pools of targets no longer in use (after a config change). Requests still running on
      * an older snapshot finish normally; their connections are closed instead of pooled.
      *
-     * @param inUse the pools the current config refers to
+     * @param inUse the pools and HTTP/2 transports the current config refers to
      */
-    public void retainOnly(java.util.Set<ConnectionPool> inUse) {
+    public void retainOnly(java.util.Set<? extends Transport> inUse) {
+        http2.entrySet().removeIf(e -> {
+            if (inUse.contains(e.getValue())) {
+                return false;
+            }
+            e.getValue().drain();
+            return true;
+        });
         pools.entrySet().removeIf(e -> {
             if (inUse.contains(e.getValue())) {
                 return false;
@@ -429,6 +461,7 @@ public final class UpstreamClient implements AutoCloseable {
     @Override
     public void close() {
         pools.values().forEach(ConnectionPool::close);
+        http2.values().forEach(Http2Transport::close);
         deadlines.stop();
     }
 

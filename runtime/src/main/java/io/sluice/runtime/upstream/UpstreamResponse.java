@@ -4,6 +4,7 @@ import io.sluice.plugin.Headers;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.function.Supplier;
 
 /**
  * A response head from upstream and its body as a stream. Reading the body to its end returns the connection to
@@ -13,8 +14,24 @@ import java.io.InputStream;
  * @param headers       end-to-end headers (hop-by-hop and framing headers removed)
  * @param contentLength body length, -1 when unknown (chunked or close-delimited); 0 for no body
  * @param body          the body
+ * @param trailers      the trailer fields, known once the body has been read to its end (HTTP/2 and gRPC
+ *                      upstreams; empty for HTTP/1.1, whose chunked trailers are dropped)
  */
-public record UpstreamResponse(int status, Headers headers, long contentLength, InputStream body) {
+public record UpstreamResponse(int status, Headers headers, long contentLength, InputStream body,
+                               Supplier<Headers> trailers) {
+    private static final Supplier<Headers> NO_TRAILERS = Headers::new;
+
+    /**
+     * A response without trailers.
+     *
+     * @param status        status code
+     * @param headers       end-to-end headers
+     * @param contentLength body length, -1 when unknown, 0 for no body
+     * @param body          the body
+     */
+    public UpstreamResponse(int status, Headers headers, long contentLength, InputStream body) {
+        this(status, headers, contentLength, body, NO_TRAILERS);
+    }
 
     /**
      * Reads the whole body.

@@ -41,17 +41,19 @@ public final class UpstreamTls {
     private final String clientCert;
     private final String clientKey;
     private final SSLSocketFactory socketFactory;
+    private final SSLContext context;
     private final ClientKeys keys;
 
     private UpstreamTls(boolean verify, String ca, String sni, String clientCert, String clientKey,
-                        SSLSocketFactory socketFactory, ClientKeys keys) {
+                        SSLContext context, ClientKeys keys) {
         this.keys = keys;
         this.verify = verify;
         this.ca = ca;
         this.sni = sni;
         this.clientCert = clientCert;
         this.clientKey = clientKey;
-        this.socketFactory = socketFactory;
+        this.socketFactory = context.getSocketFactory();
+        this.context = context;
     }
 
     /**
@@ -120,7 +122,7 @@ public final class UpstreamTls {
             SSLContext context = SSLContext.getInstance("TLS");
             ClientKeys keys = new ClientKeys(identity);
             context.init(new KeyManager[] {keys}, tms, null);
-            return new UpstreamTls(verify, ca, sni, clientCert, clientKey, context.getSocketFactory(), keys);
+            return new UpstreamTls(verify, ca, sni, clientCert, clientKey, context, keys);
         } catch (GeneralSecurityException | java.io.IOException e) {
             throw new IllegalArgumentException("upstream TLS setup failed: " + e.getMessage(), e);
         }
@@ -169,6 +171,11 @@ public final class UpstreamTls {
 
     SSLSocketFactory socketFactory() {
         return socketFactory;
+    }
+
+    /** The context behind {@link #socketFactory()}, for the HTTP/2 transport's engines. */
+    SSLContext context() {
+        return context;
     }
 
     /** Whether a host is an IP address literal (never sent as SNI, RFC 6066 §3). */

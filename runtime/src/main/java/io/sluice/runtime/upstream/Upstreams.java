@@ -81,14 +81,14 @@ public final class Upstreams implements AutoCloseable {
     }
 
     private synchronized void closeUnusedPools() {
-        Set<ConnectionPool> pools = new HashSet<>();
+        Set<Transport> pools = new HashSet<>();
         live.values().forEach(u -> u.poolsInto(pools));
         pools.addAll(extra);
         client.retainOnly(pools);
     }
 
     // pools used outside upstreams (aggregate calls), registered by the snapshot that serves
-    private final Set<ConnectionPool> extra = ConcurrentHashMap.newKeySet();
+    private final Set<Transport> extra = ConcurrentHashMap.newKeySet();
 
     /**
      * Pools used by aggregate calls of the serving snapshot, kept open beside the upstreams'.

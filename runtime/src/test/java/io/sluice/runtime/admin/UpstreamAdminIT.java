@@ -496,8 +496,21 @@ class UpstreamAdminIT {
                 + " KEY-----\"}}"), 400, "invalid_config", "tls.client_cert"));
         cases.add(new Hostile("a non-PEM ca", () -> admin.put(u, "{\"targets\": [{\"url\": \"https://127.0.0.1:1\"}],"
                 + " \"tls\": {\"ca\": \"just some text\"}}"), 400, "invalid_config", "tls.ca"));
-        cases.add(new Hostile("protocol h2", () -> admin.put(u, "{\"targets\": [{\"url\": \"" + b.url()
-                + "\"}], \"protocol\": \"h2\"}"), 400, "invalid_config", "protocol"));
+        cases.add(new Hostile("protocol h2 to an http:// target", () -> admin.put(u, "{\"targets\": [{\"url\": \""
+                + b.url() + "\"}], \"protocol\": \"h2\"}"), 400, "invalid_config", "targets[0].url"));
+        cases.add(new Hostile("protocol h2c to an https:// target", () -> admin.put(u,
+                "{\"targets\": [{\"url\": \"https://127.0.0.1:1\"}], \"protocol\": \"h2c\"}"), 400,
+                "invalid_config", "targets[0].url"));
+        cases.add(new Hostile("protocol h2c with https discovery", () -> admin.put(u,
+                "{\"discovery\": {\"dns\": \"svc.test:80\", \"scheme\": \"https\"}, \"protocol\": \"h2c\"}"),
+                400, "invalid_config", "discovery.scheme"));
+        cases.add(new Hostile("protocol grpc with a grpc:// url", () -> admin.put(u,
+                "{\"targets\": [{\"url\": \"grpc://127.0.0.1:50051\"}], \"protocol\": \"grpc\"}"), 400,
+                "invalid_config", "targets[0].url"));
+        cases.add(new Hostile("protocol http3", () -> admin.put(u, "{\"targets\": [{\"url\": \"" + b.url()
+                + "\"}], \"protocol\": \"http3\"}"), 400, "invalid_config", "protocol"));
+        cases.add(new Hostile("protocol GRPC (case matters)", () -> admin.put(u, "{\"targets\": [{\"url\": \""
+                + b.url() + "\"}], \"protocol\": \"GRPC\"}"), 400, "invalid_config", "protocol"));
         cases.add(new Hostile("active check timeout over its interval", () -> admin.put(u, "{\"targets\": [{\"url\": \""
                 + b.url() + "\"}], \"health\": {\"active\": {\"interval_ms\": 100, \"timeout_ms\": 200}}}"), 400,
                 "invalid_config", "health.active.timeout_ms"));
