@@ -204,6 +204,40 @@ class MainTest {
     }
 
     @Test
+    void tlsOptionsAreCheckedBeforeAnythingStarts() throws Exception {
+        Path cert = dir.resolve("c.pem");
+        Path key = dir.resolve("k.pem");
+        var leaf = io.sluice.runtime.testing.TestPki.leaf("x", null, "x");
+        Files.writeString(cert, leaf.certPem());
+        Files.writeString(key, leaf.keyPem());
+        Path otherKey = dir.resolve("other.pem");
+        Files.writeString(otherKey, io.sluice.runtime.testing.TestPki.leaf("y", null, "y").keyPem());
+        Path garbage = dir.resolve("garbage.pem");
+        Files.writeString(garbage, "not a certificate");
+        String[][] cases = {
+            {"--tls-cert", cert.toString(), "--tls-key", key.toString()}, {"--tls-cert and --tls-key need --tls-port"},
+            {"--tls-port", "8443", "--tls-cert", cert.toString()}, {"--tls-cert needs --tls-key"},
+            {"--tls-port", "8443", "--tls-key", key.toString()}, {"--tls-key needs --tls-cert"},
+            {"--tls-port", "70000"}, {"--tls-port must be a port number 0-65535"},
+            {"--tls-port", "8443", "--tls-cert", dir.resolve("missing.pem").toString(), "--tls-key", key.toString()},
+            {"--tls-cert: cannot read"},
+            {"--tls-port", "8443", "--tls-cert", garbage.toString(), "--tls-key", key.toString()}, {"--tls-cert is not PEM"},
+            {"--tls-port", "8443", "--tls-cert", cert.toString(), "--tls-key", otherKey.toString()},
+            {"--tls-key does not match the --tls-cert certificate"},
+            {"--admin-tls-cert", cert.toString()}, {"--admin-tls-cert needs --admin-tls-key"},
+            {"--role", "control-plane", "--tls-port", "8443"}, {"--tls-port is for nodes that proxy"},
+        };
+        for (int i = 0; i < cases.length; i += 2) {
+            String[] args = new String[cases[i].length + 1];
+            args[0] = "start";
+            System.arraycopy(cases[i], 0, args, 1, cases[i].length);
+            Run r = run(args);
+            assertEquals(2, r.code(), String.join(" ", args) + ": " + r.err());
+            assertTrue(r.err().contains(cases[i + 1][0]), String.join(" ", args) + ": " + r.err());
+        }
+    }
+
+    @Test
     void everyCommandHasHelp() {
         for (String cmd : new String[]{"start", "validate", "version", "sdk", "help"}) {
             for (String[] args : new String[][]{{cmd, "--help"}, {cmd, "-h"}, {"help", cmd}}) {

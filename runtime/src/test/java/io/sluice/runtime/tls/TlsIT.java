@@ -380,6 +380,32 @@ class TlsIT {
     }
 
     @Test
+    void adminListenerOverTls() throws Exception {
+        Identity adminId = TestPki.leaf("admin.test", ca, "ip:127.0.0.1");
+        Path cert = Files.writeString(dir.resolve("admin.pem"), adminId.certPem());
+        Path key = Files.writeString(dir.resolve("admin.key"), adminId.keyPem());
+        try (Node n = Node.start(new Node.Options("standalone", dir.resolve("data2"),
+                new SluiceServer.Listeners("127.0.0.1", 0, "127.0.0.1", 0, true,
+                        new SluiceServer.TlsOptions(-1, Optional.empty(), Optional.empty(), Optional.of(cert),
+                                Optional.of(key))),
+                Optional.empty(), Optional.empty(), Optional.of("admin-secret"), Duration.ofSeconds(5)))) {
+            HttpClient https = HttpClient.newBuilder().sslContext(trusting(null)).build();
+            String base = "https://127.0.0.1:" + n.server().adminPort();
+            HttpResponse<String> health = https.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, health.statusCode());
+            HttpResponse<String> routes = https.send(HttpRequest.newBuilder(URI.create(base + "/v1/routes"))
+                    .header("Authorization", "Bearer admin-secret").build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, routes.statusCode(), routes.body());
+            // plain HTTP gets no answer from it
+            assertThrows(IOException.class, () -> HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + n.server().adminPort() + "/health"))
+                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()));
+            assertEquals(-1, n.server().tlsPort(), "no TLS proxy listener without --tls-port");
+        }
+    }
+
+    @Test
     void http2ByAlpnAndOnlyModernTls() throws Exception {
         HttpClient h2 = HttpClient.newBuilder().sslContext(trusting(null)).version(HttpClient.Version.HTTP_2)
                 .build();
