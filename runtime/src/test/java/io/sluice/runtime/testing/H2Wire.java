@@ -159,6 +159,26 @@ public final class H2Wire implements AutoCloseable {
         return null;
     }
 
+    /**
+     * Reads frames on a thread of its own while the test writes (a server that ends a flooded connection closes it
+     * with the flood's bytes unread, so its kernel resets the connection, and a GOAWAY not read by then is lost).
+     *
+     * @return the GOAWAY, or empty when the connection ended (closed or reset) without one being read
+     */
+    public java.util.concurrent.CompletableFuture<java.util.Optional<Frame>> watchForGoAway() {
+        var result = new java.util.concurrent.CompletableFuture<java.util.Optional<Frame>>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                result.complete(java.util.Optional.ofNullable(await(GOAWAY)));
+            } catch (IOException e) {
+                result.complete(java.util.Optional.empty());
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        return result;
+    }
+
     /** @return whether the server closed the connection (reads reach end of stream within 10 s) */
     public boolean closedByServer() throws IOException {
         try {
