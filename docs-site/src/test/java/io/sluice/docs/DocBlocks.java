@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -21,6 +22,8 @@ import java.util.stream.Stream;
  * </ul>
  */
 final class DocBlocks {
+    /** The languages of a shell block. */
+    static final Set<String> SHELL = Set.of("sh", "bash", "shell", "zsh", "console");
     private static final Pattern MARK = Pattern.compile("^<!--\\s*(not run|file):\\s*(.*?)\\s*-->$");
 
     /**

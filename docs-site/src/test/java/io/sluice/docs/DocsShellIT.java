@@ -5,7 +5,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -16,16 +15,14 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,7 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * drift from it: one standalone gateway of this checkout (runtime/target/sluice-runtime.jar, started as its own
  * process with its defaults but free loopback ports; its bootstrap token in {@code .sluice/admin-token}) and an
  * echo upstream in this JVM. Each page's shell blocks run in document order in one {@code bash -euo pipefail}
- * session, as a reader pastes them, in a fresh folder holding what the page assumes a reader has:
+ * session ({@link ShellSession}), as a reader pastes them, in a fresh folder holding what the page assumes a reader
+ * has:
  * <ul>
  *   <li>{@code .sluice}: the gateway's data folder (the gateway was started there), and {@code $TOKEN} exported,
  *       its platform token, as a reader who followed the admin API page has it;</li>
@@ -48,15 +46,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * blocks by the gateway's and the echo upstream's ports, so the test never needs a fixed port. {@code curl} fails on
  * an HTTP error status (as with {@code --fail-with-body}; a command that gives {@code -f} itself is left alone),
  * so a refused example fails the test. A block that cannot run here says why on the line before its fence:
- * {@code <!-- not run: REASON -->}; any other shell block runs, so a new one cannot slip by untested. Every
- * failure is reported with its page:line and the end of the session's output.
+ * {@code <!-- not run: REASON -->} (the README's quickstart, which starts a gateway of its own, is run by
+ * {@link QuickstartIT}); any other shell block runs, so a new one cannot slip by untested. Every failure is reported
+ * with its page:line and the end of the session's output.
  */
 class DocsShellIT {
     static final Path ROOT = SiteSources.ROOT;
-    static final Set<String> SHELL = Set.of("sh", "bash", "shell", "zsh", "console");
     static final Pattern PORT = Pattern.compile("^\\s*(proxy|admin):\\s+http://[^:]+:(\\d+)");
     static final Pattern ADDRESS = Pattern.compile("\\b(?:127\\.0\\.0\\.1|localhost):(8080|8081|9001)\\b");
-    static final Pattern FAILED = Pattern.compile("^__docs_failed__ (\\d+) (\\d+)$", Pattern.MULTILINE);
     static final Pattern COMMAND = Pattern.compile("^\\s*(?:\\$ )?(?:curl|bin/sluice|mvn|keytool|jarsigner)\\b",
             Pattern.MULTILINE);
     static final Pattern LAUNCHER = Pattern.compile("bin/sluice\\s+(start|validate|version|help)\\b([^|;&#]*)");
@@ -172,7 +169,7 @@ class DocsShellIT {
             if (b.lang().isEmpty() && COMMAND.matcher(b.text()).find()) {
                 problems.add(b.at(0) + ": a command in a block without a language: fence it as ```sh");
             }
-            if (!SHELL.contains(b.lang())) {
+            if (!DocBlocks.SHELL.contains(b.lang())) {
                 continue;
             }
             if (b.notRun() != null) {
@@ -217,56 +214,10 @@ class DocsShellIT {
             }
         }
 
-        List<String> script = new ArrayList<>(List.of(
-                "# " + page + ": its shell examples, as DocsShellIT runs them (bash -euo pipefail)",
-                "shopt -s inherit_errexit",
-                "trap 'printf \"\\n__docs_failed__ %s %s\\n\" $LINENO $? >&2' ERR"));
-        List<String> where = new ArrayList<>();
-        script.forEach(l -> where.add(null));
-        for (DocBlocks.Block b : blocks) {
-            script.add("printf '\\n### %s\\n' '" + b.at(-1) + "'");
-            where.add(b.at(-1));
-            String[] lines = substitute(b.text()).split("\n", -1);
-            for (int i = 0; i < lines.length; i++) {
-                script.add(lines[i]);
-                where.add(b.at(i) + " (in the block of line " + b.line() + ")");
-            }
-        }
-        Path file = dir.getParent().resolve(dir.getFileName() + ".sh");
-        Files.writeString(file, String.join("\n", script) + "\n");
-        Path log = dir.getParent().resolve(dir.getFileName() + ".log");
-        ProcessBuilder pb = new ProcessBuilder("bash", "-euo", "pipefail", file.toString()).directory(dir.toFile())
-                .redirectErrorStream(true).redirectOutput(log.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        Map<String, String> env = pb.environment();
-        env.keySet().removeIf(k -> k.startsWith("SLUICE_") || k.startsWith("MAVEN_"));
-        env.put("PATH", curlWrapper() + ":" + Path.of(System.getProperty("java.home"), "bin")
-                + ":/usr/local/bin:/usr/bin:/bin");
-        env.put("JAVA_HOME", System.getProperty("java.home"));
-        env.put("TOKEN", token);
-        env.put("STOREPASS", "docs-test-keystore");
-        env.put("LC_ALL", "C.UTF-8");
-        Process p = pb.start();
-        boolean done = p.waitFor(180, TimeUnit.SECONDS);
-        if (!done) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        }
-        String out = Files.readString(log);
-        if (done && p.exitValue() == 0) {
-            return List.of();
-        }
-        String at = page;
-        Matcher m = FAILED.matcher(out);
-        String status = done ? "exit status " + p.exitValue() : "did not finish within 180 s";
-        if (m.find()) {
-            int line = Integer.parseInt(m.group(1));
-            at = line - 1 < where.size() && where.get(line - 1) != null ? where.get(line - 1) : page;
-            status = "exit status " + m.group(2);
-        }
-        List<String> tail = out.lines().toList();
-        return List.of(at + ": " + status + " (script " + file + ", output " + log + "); output's end:\n  "
-                + String.join("\n  ", tail.subList(Math.max(0, tail.size() - 15), tail.size())));
+        ShellSession session = new ShellSession(page, dir.getParent().resolve(dir.getFileName() + ".sh"))
+                .env("TOKEN", token).env("STOREPASS", "docs-test-keystore");
+        blocks.forEach(b -> session.block(b, DocsShellIT::substitute));
+        return session.run(dir, Duration.ofSeconds(180)).failure().stream().toList();
     }
 
     /**
@@ -314,33 +265,6 @@ class DocsShellIT {
             HELP.put(command, Files.readString(out));
         }
         return HELP.get(command);
-    }
-
-    /**
-     * A folder whose {@code curl} is the real one, failing on an HTTP error status ({@code --fail-with-body}) unless
-     * the command gives {@code -f}/{@code --fail} itself; a script rather than a shell function, so that the
-     * session's ERR trap names the line of the failing command.
-     */
-    private static Path curlWrapper() throws IOException {
-        Path bin = TMP.resolve("bin");
-        if (Files.exists(bin.resolve("curl"))) {
-            return bin;
-        }
-        String real = Stream.of("/usr/local/bin/curl", "/usr/bin/curl", "/bin/curl")
-                .filter(f -> Files.isExecutable(Path.of(f))).findFirst()
-                .orElseThrow(() -> new AssertionError("the docs' examples need curl"));
-        Files.createDirectories(bin);
-        Files.writeString(bin.resolve("curl"), """
-                #!/usr/bin/env bash
-                for a in "$@"; do
-                    if [[ $a == --fail* || ( $a == -[!-]* && $a == *f* ) ]]; then
-                        exec %s --max-time 30 "$@"
-                    fi
-                done
-                exec %s --max-time 30 --fail-with-body "$@"
-                """.formatted(real, real));
-        Files.setPosixFilePermissions(bin.resolve("curl"), PosixFilePermissions.fromString("rwxr-xr-x"));
-        return bin;
     }
 
     /** The docs' default addresses made the test's. */

@@ -99,8 +99,9 @@ class SdkTemplateIT {
         long verified = System.nanoTime();
         assertTrue(Files.isRegularFile(project.resolve("target/acme-tagger-1.0.0.jar")), out);
         assertEquals("5 0", counts(project.resolve("target/surefire-reports")), "unit tests run, none skipped");
-        assertEquals("3 0", counts(project.resolve("target/failsafe-reports")),
-                "the gateway tests ran (not skipped): both filters uploaded and used through a real gateway");
+        assertEquals("4 0", counts(project.resolve("target/failsafe-reports")),
+                "the gateway tests ran (not skipped): both filters uploaded and used through a real gateway, each "
+                        + "alone and both on one route");
 
         copyBack(m2, outer);
         System.out.printf("SdkTemplateIT: seed %d ms, generate %d ms, verify %d ms%n",

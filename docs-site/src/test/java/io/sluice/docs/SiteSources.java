@@ -16,7 +16,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.ServiceLoader;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
@@ -33,6 +36,13 @@ final class SiteSources {
     static final Path DOCS = ROOT.resolve("docs-site/src/docs");
     static final Path OUT = ROOT.resolve("docs-site/target/site-src");
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The repository files (relative to its root) that the site shows as generated pages, and those pages. */
+    static final Map<String, String> GENERATED = Map.of(
+            "README.md#quickstart", "./quickstart.md",
+            "README.md#release-archive", "./quickstart.md#release-archive",
+            "runtime/bench/RESULTS.md", "./benchmarks.md",
+            "plugin-registry/src/main/resources/io/sluice/registry/admin/openapi.yaml", "./api-reference.md",
+            "plugin-api/src/main/java/io/sluice/plugin", "/javadoc/index.html");
 
     private SiteSources() {
     }
@@ -90,11 +100,19 @@ final class SiteSources {
         return text.substring(from, to < 0 ? text.length() : to).strip();
     }
 
-    /** Links between repository files, made links between pages of the site. */
+    /**
+     * Links between repository files, made links between pages of the site. The markdown links to the files a
+     * generated page is made from, so that it reads on GitHub too; the site links to the page.
+     */
     static String links(String md) {
-        return md.replace("](docs-site/src/docs/", "](./")
-                .replace("](../../../runtime/bench/RESULTS.md", "](./benchmarks.md")
-                .replace("](runtime/bench/RESULTS.md", "](./benchmarks.md");
+        String out = md.replace("](docs-site/src/docs/", "](./");
+        for (Map.Entry<String, String> e : GENERATED.entrySet()) {
+            // from README.md (KEY) or from a page of src/docs (../../../KEY); an #anchor after a file is kept
+            out = Pattern.compile("\\]\\((?:\\.\\./\\.\\./\\.\\./)?" + Pattern.quote(e.getKey()) + "(#[^)\\s]*)?\\)")
+                    .matcher(out).replaceAll(Matcher.quoteReplacement("](" + e.getValue()) + "$1)");
+        }
+        // a built-in's examples (src/docs/plugin-examples/NAME.md) are part of its reference page
+        return out.replaceAll("\\]\\((?:\\./)?plugin-examples/([a-z0-9-]+\\.md)", "](./plugins/$1");
     }
 
     /**

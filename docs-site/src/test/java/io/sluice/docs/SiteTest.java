@@ -18,9 +18,13 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,11 +34,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The docs site's sources (SiteSources, into docs-site/target/site-src, which `npm run build` turns into the
  * site): a reference page per built-in with every schema field, the admin API reference with every operation, and
  * every YAML and JSON snippet of every page checked — a config snippet by the gateway's own parser and checks (the
- * ones `sluice validate` runs), a JSON one at least as JSON — so the docs cannot drift from the code.
+ * ones `sluice validate` runs), a JSON one at least as JSON — so the docs cannot drift from the code; and every
+ * link leads somewhere, both in the markdown as GitHub shows it and between the site's pages.
  */
 class SiteTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final YAMLMapper YAML = new YAMLMapper();
+    private static final Pattern LINK = Pattern.compile("\\]\\(([^)\\s]+)\\)");
+    private static final Pattern HEADING = Pattern.compile("^#{1,6}\\s+(.+?)\\s*#*$");
     private static final Set<String> DOCUMENT_KEYS = Set.of("routes", "global_plugins", "consumers", "settings",
             "trusted_jar_signers");
 
@@ -82,6 +89,105 @@ class SiteTest {
         }
         assertTrue(ops > 20, "operations: " + ops);
         assertTrue(Files.isRegularFile(SiteSources.OUT.resolve("public/javadoc/index.html")), "javadoc");
+    }
+
+    /**
+     * Every relative link of the markdown (src/docs, README.md) leads to a file of the repository, and its #anchor
+     * to a heading there, so the docs read on GitHub too: a generated page of the site is linked by what it is made
+     * from (SiteSources.GENERATED).
+     */
+    @Test
+    void everyLinkOfTheMarkdownLeadsToAFileOfTheRepository() throws Exception {
+        List<Path> pages = new ArrayList<>();
+        try (Stream<Path> s = Files.walk(SiteSources.DOCS)) {
+            pages.addAll(s.filter(p -> p.toString().endsWith(".md")).sorted().toList());
+        }
+        pages.add(SiteSources.ROOT.resolve("README.md"));
+        List<String> problems = new ArrayList<>();
+        int checked = 0;
+        for (Path page : pages) {
+            for (String target : links(page)) {
+                String file = target.replaceFirst("#.*", "");
+                if (target.startsWith("/")) {
+                    problems.add(SiteSources.ROOT.relativize(page) + ": " + target + " is a path of the site only");
+                    continue;
+                }
+                checked++;
+                Path to = file.isEmpty() ? page : page.getParent().resolve(file).normalize();
+                if (!Files.exists(to)) {
+                    problems.add(SiteSources.ROOT.relativize(page) + ": no file " + target);
+                } else if (target.contains("#") && to.toString().endsWith(".md")
+                        && !anchors(to).contains(target.substring(target.indexOf('#') + 1))) {
+                    problems.add(SiteSources.ROOT.relativize(page) + ": no heading for " + target);
+                }
+            }
+        }
+        assertEquals(List.of(), problems, String.join("\n", problems));
+        assertTrue(checked > 50, "links checked: " + checked);
+    }
+
+    /** Every relative link of the site's pages leads to a page of the site (or a file of its public folder). */
+    @Test
+    void everyLinkOfTheSiteLeadsToAPage() throws Exception {
+        List<Path> pages;
+        try (Stream<Path> s = Files.walk(SiteSources.OUT)) {
+            pages = s.filter(p -> p.toString().endsWith(".md") && !p.startsWith(SiteSources.OUT.resolve("public")))
+                    .sorted().toList();
+        }
+        List<String> problems = new ArrayList<>();
+        for (Path page : pages) {
+            for (String target : links(page)) {
+                String file = target.replaceFirst("#.*", "");
+                if (file.isEmpty()) {
+                    continue;
+                }
+                Path to = file.startsWith("/") ? SiteSources.OUT.resolve("public").resolve(file.substring(1))
+                        : page.getParent().resolve(file).normalize();
+                if (!to.startsWith(SiteSources.OUT) || !Files.exists(to)) {
+                    problems.add(SiteSources.OUT.relativize(page) + ": no page " + target);
+                }
+            }
+        }
+        assertEquals(List.of(), problems, String.join("\n", problems));
+    }
+
+    /** The anchors of a markdown page's headings, as GitHub makes them (and the site: config.mjs's slugify). */
+    static Set<String> anchors(Path page) throws Exception {
+        Set<String> out = new HashSet<>();
+        boolean code = false;
+        for (String line : Files.readAllLines(page)) {
+            if (line.strip().startsWith("```")) {
+                code = !code;
+            }
+            Matcher h = HEADING.matcher(line);
+            if (!code && h.matches()) {
+                String slug = h.group(1).strip().toLowerCase(Locale.ROOT).replaceAll("<[^>]*>", "")
+                        .replaceAll("[^\\p{L}\\p{N}\\s_-]", "").replaceAll("\\s", "-");
+                String unique = slug;
+                for (int n = 1; !out.add(unique); n++) {
+                    unique = slug + "-" + n;   // a repeated heading: -1, -2, ...
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The targets of a markdown page's links, but those to another site (http:, mailto:) and in fenced code. */
+    static List<String> links(Path page) throws Exception {
+        List<String> out = new ArrayList<>();
+        boolean code = false;
+        for (String line : Files.readAllLines(page)) {
+            if (line.strip().startsWith("```")) {
+                code = !code;
+            }
+            Matcher m = LINK.matcher(code ? "" : line.replaceAll("`[^`]*`", ""));
+            while (m.find()) {
+                if (!m.group(1).matches("[a-z]+:.*")) {
+                    out.add(m.group(1));
+                }
+            }
+        }
+        return out;
     }
 
     /** A fenced snippet of a page. */

@@ -69,7 +69,22 @@ class ${className}GatewayIT {
 
         HttpResponse<String> ok = gateway.get("/js/orders/7");
         assertEquals(200, ok.statusCode(), ok.body());
-        assertEquals("from-js", gateway.lastUpstreamRequest().orElseThrow().header("X-Tag").orElseThrow());
-        assertEquals("from-js", ok.headers().firstValue("X-Tag").orElseThrow());
+        assertEquals("from-js", gateway.lastUpstreamRequest().orElseThrow().header("X-Tag-Js").orElseThrow());
+        assertEquals("from-js", ok.headers().firstValue("X-Tag-Js").orElseThrow());
+    }
+
+    @Test
+    void bothOnOneRouteEachSetTheirOwnHeader() {
+        HttpResponse<String> route = gateway.route("both", "/both/**", "[{\"name\": \"${filterName}\", \"config\": "
+                + "{\"tag\": \"from-java\"}}, {\"name\": \"${filterName}-js\", \"config\": {\"tag\": \"from-js\"}}]");
+        assertTrue(route.statusCode() / 100 == 2, route.body());
+
+        HttpResponse<String> ok = gateway.get("/both/orders/7");
+        assertEquals(200, ok.statusCode(), ok.body());
+        TestGateway.UpstreamRequest upstream = gateway.lastUpstreamRequest().orElseThrow();
+        assertEquals("from-java", upstream.header("X-Tag").orElseThrow());
+        assertEquals("from-js", upstream.header("X-Tag-Js").orElseThrow());
+        assertEquals("from-java", ok.headers().firstValue("X-Tag").orElseThrow());
+        assertEquals("from-js", ok.headers().firstValue("X-Tag-Js").orElseThrow());
     }
 }

@@ -21,10 +21,10 @@ class ${className}JsTest {
             assertEquals("${filterName}-js", f.name());
             TestExchange ex = TestExchange.request("GET", "/orders/7");
             assertEquals(Outcome.proceed(), f.onRequest(ex, "{\"tag\": \"t1\"}"));
-            assertEquals("t1", ex.request().headers().firstOrNull("X-Tag"));
+            assertEquals("t1", ex.request().headers().firstOrNull("X-Tag-Js"));
             ex.respond(200, new Headers(), "{}");
             f.onResponse(ex, "{\"tag\": \"t1\"}");
-            assertEquals("t1", ex.response().orElseThrow().headers().firstOrNull("X-Tag"));
+            assertEquals("t1", ex.response().orElseThrow().headers().firstOrNull("X-Tag-Js"));
         }
     }
 
