@@ -3,7 +3,7 @@
 # per second (a connection per request), and HTTP/2 with h2load (8 connections x 8 streams). Sluice runs as users
 # run it (bin/sluice and its defaults, --tls-port with the default certificate), pinned to CPU 0 like the nginx
 # proxy; wrk/h2load and the upstream nginx share CPU 1. Results: runtime/bench/RESULTS.md.
-#   RUNS=3 DURATION=15 WARMUP=40 runtime/bench/protocols.sh
+#   RUNS=3 DURATION=15 WARMUP=120 runtime/bench/protocols.sh
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -13,7 +13,7 @@ sluice_use_jdk
 
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-15}
-WARMUP=${WARMUP:-40}
+WARMUP=${WARMUP:-120}
 CONNS=${CONNS:-64}
 UP_PORT=${UP_PORT:-19101}
 NGX_PORT=${NGX_PORT:-19102}
@@ -83,11 +83,12 @@ h2_run() { # url seconds -> "rps p50_ms(mean) p99_ms(max of means) cpu_us bad cp
     echo "$rps $(to_ms "$mean") - $cpu ${bad:-?} $b0 $b1"
 }
 
-echo "bench: warming up nginx 10 s and Sluice ${WARMUP} s (keep-alive, handshakes, h2)"
+echo "bench: warming up nginx 10 s and Sluice ${WARMUP} s keep-alive, $(( WARMUP / 2 )) s handshakes, $(( WARMUP / 2 )) s h2"
 wrk_run "https://127.0.0.1:$NGX_PORT/1k.txt" 10 >/dev/null
 wrk_run "https://127.0.0.1:$SLUICE_PORT/1k.txt" "$WARMUP" >/dev/null
-wrk_run "https://127.0.0.1:$SLUICE_PORT/1k.txt" 15 -H "Connection: close" >/dev/null
-h2_run "https://127.0.0.1:$SLUICE_PORT/1k.txt" 15 >/dev/null
+# the JIT takes its time with the TLS paths: each kind of load gets its own warm-up (half of WARMUP)
+wrk_run "https://127.0.0.1:$SLUICE_PORT/1k.txt" $(( WARMUP / 2 )) -H "Connection: close" >/dev/null
+h2_run "https://127.0.0.1:$SLUICE_PORT/1k.txt" $(( WARMUP / 2 )) >/dev/null
 
 : > "$OUT/runs.txt"
 for i in $(seq 1 "$RUNS"); do
