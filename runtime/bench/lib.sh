@@ -49,7 +49,14 @@ busy_pct() { # core "busy total" before, the same after -> busy % of that core i
     awk -v b="$1" -v a="$2" 'BEGIN { split(b, x, " "); split(a, y, " "); d = y[2] - x[2]; p = 0; if (d > 0) p = 100 * (y[1] - x[1]) / d; printf "%.0f", p }'
 }
 
-wrk_run() { # url seconds [extra args] -> "rps p50_ms p99_ms cpu_us_per_request failed_responses cpu0_busy% cpu1_busy%"
+allocated() { # bytes the Sluice JVM has allocated so far (Micrometer's jvm_gc_memory_allocated_bytes_total, counted
+    # at each young collection), or nothing when there is no Sluice admin port to ask
+    [ -n "${ADMIN_PORT:-}" ] || return 0
+    curl -fs "http://127.0.0.1:$ADMIN_PORT/metrics" 2>/dev/null \
+        | awk '/^jvm_gc_memory_allocated_bytes_total/ {printf "%.0f", $2}'
+}
+
+wrk_run() { # url seconds [extra args] -> "rps p50_ms p99_ms cpu_us_per_request failed_responses cpu0_busy% cpu1_busy% alloc_bytes_per_request"
     local url=$1 secs=$2; shift 2
     local pids=""
     case "$url" in
@@ -57,7 +64,8 @@ wrk_run() { # url seconds [extra args] -> "rps p50_ms p99_ms cpu_us_per_request 
         *":$NGX_PORT/"*) pids="$(cat "$OUT/nginx-proxy/nginx.pid")" ;;
         *) pids="$(cat "$OUT/nginx-up/nginx.pid")" ;;
     esac
-    local before after
+    local before after alloc0="" alloc1=""
+    [ "$pids" = "${SLUICE_PID:-}" ] && alloc0=$(allocated)
     before=$(cpu_ticks $pids)
     local c0=$(core_ticks 0) c1=$(core_ticks 1)
     taskset -c 1 wrk -t1 -c"$CONNS" -d"${secs}s" --latency "$@" "$url" > "$OUT/wrk.txt"
@@ -65,6 +73,7 @@ wrk_run() { # url seconds [extra args] -> "rps p50_ms p99_ms cpu_us_per_request 
     busy0=$(busy_pct "$c0" "$(core_ticks 0)")
     busy1=$(busy_pct "$c1" "$(core_ticks 1)")
     after=$(cpu_ticks $pids)
+    [ -n "$alloc0" ] && alloc1=$(allocated)
     local rps p50 p99
     rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk.txt")
     p50=$(awk '$1=="50%" {print $2}' "$OUT/wrk.txt")
@@ -75,7 +84,12 @@ wrk_run() { # url seconds [extra args] -> "rps p50_ms p99_ms cpu_us_per_request 
     # responses that were not 2xx/3xx, and socket errors: a benchmark with either does not count
     local bad
     bad=$(awk '/Non-2xx or 3xx responses/ {n+=$5} /Socket errors/ {gsub(",", ""); n+=$4+$6+$8+$10} END {print n+0}' "$OUT/wrk.txt")
-    echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu $bad $busy0 $busy1"
+    # bytes allocated per request by Sluice (- for other servers; a JVM counts allocation at each young collection)
+    local alloc="-"
+    if [ -n "$alloc0" ] && [ -n "$alloc1" ]; then
+        alloc=$(awk -v a="$alloc0" -v b="$alloc1" -v r="$rps" -v s="$secs" 'BEGIN { printf "%.0f", (b - a) / (r * s) }')
+    fi
+    echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu $bad $busy0 $busy1 $alloc"
 }
 to_ms() { # wrk prints 812.00us / 1.20ms / 2.00s
     awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'

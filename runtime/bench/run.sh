@@ -142,6 +142,7 @@ lat_d=$(wrk_run "http://127.0.0.1:$UP_PORT/1k.txt" "$DURATION" -s "$OUT/pace.lua
     echo "p50/p99 ms at max load (median): direct $(col direct 3)/$(col direct 4)  nginx $(col nginx 3)/$(col nginx 4)  sluice $(col sluice 3)/$(col sluice 4)"
     echo "CPU us per request of the server under test (median): upstream-nginx $(col direct 5)  nginx-proxy $(col nginx 5)  sluice $(col sluice 5)"
     echo "busy % of CPU 0 (proxy under test) / CPU 1 (wrk + upstream), median: direct $(col direct 7)/$(col direct 8)  nginx-proxy $(col nginx 7)/$(col nginx 8)  sluice $(col sluice 7)/$(col sluice 8)"
+    echo "bytes allocated per request by Sluice (median): $(col sluice 9)$([ "$CHAIN" = 1 ] && echo "  chain $(col chain 9)")"
     echo "paced for ~$half rps ($pace_conns conns, ${delay_ms} ms think time): sluice rps/p50/p99/cpu $lat_s ; direct $lat_d"
     if [ "$CHAIN" = 1 ]; then
         C=$(col chain 2)
