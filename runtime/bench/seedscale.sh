@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Control plane at seed scale (issue 15): 2,000 routes (half with key-auth + rate-limit) and 50,000 consumers with
 # one API key each, imported into a control plane (PostgreSQL + Redis) followed by 3 data-plane processes, all
-# started with bin/sluice and its defaults (SLUICE_HEAP 1g, G1). Then, ROUNDS times:
+# started with bin/sluice and its defaults (SLUICE_HEAP 1g; the collector bin/sluice picks). Then, ROUNDS times:
 #   keys       OPS API-key creations (POST /v1/consumers/{id}/api-keys) after WARMUP_OPS, one after the other:
 #              p50/p99/max as the client sees them; store growth per key (PostgreSQL, before/after the phase)
 #   put        OPS route PUTs (an existing route's rate-limit config changes) after WARMUP_OPS
@@ -130,7 +130,7 @@ pg_sizes() { # total of the config tables, every table, and the database, in byt
 echo "bench: generating $ROUTES routes, $CONSUMERS consumers"
 driver gen "$OUT/seed.json" "$OUT/keys.txt" "$ROUTES" "$CONSUMERS" "http://127.0.0.1:$UP_PORT" | tee "$OUT/gen.txt"
 
-echo "bench: control plane and 3 data planes (bin/sluice, defaults: SLUICE_HEAP=1g, G1)"
+echo "bench: control plane and 3 data planes (bin/sluice and its defaults)"
 start_node cp "$CP_ADMIN" --role control-plane --postgres "$PG_URL" --redis "$REDIS_URL"
 CP_PID=$NODE_PID
 DP_PIDS=()

@@ -70,7 +70,7 @@ public final class Main {
             environment (bin/sluice):
               SLUICE_HEAP       heap size, both -Xms and -Xmx (default 1g; not applied when
                                 SLUICE_JAVA_OPTS has -Xmx, -XX:MaxRAMPercentage, -XX:MaxRAM or -XX:MaxHeapSize)
-              SLUICE_GC         G1 (default), Z, Parallel, Serial or Shenandoah
+              SLUICE_GC         Parallel (default), G1, Z, Serial or Shenandoah
               SLUICE_JAVA_OPTS  more JVM options, last on the command line (they win)
               SLUICE_ADMIN_TOKEN  a platform admin token (no bootstrap token is generated)
               SLUICE_LOG_FORMAT text or json
