@@ -86,8 +86,10 @@ if [ -n "${BENCH_JVM_OPTS:-}" ]; then
 else
     # what users run: bin/sluice and its defaults (heap, GC, access log to stdout), pinned to CPU 0
     rm -rf "$OUT/sluice-data"
+    # BENCH_SLUICE_ARGS: more options for bin/sluice start (e.g. --access-log off, to measure what the default costs)
     taskset -c 0 "$ROOT/bin/sluice" start --config "$OUT/sluice.yaml" --data-dir "$OUT/sluice-data" \
-        --proxy-host 127.0.0.1 --proxy-port "$SLUICE_PORT" --admin-port "$ADMIN_PORT" > "$OUT/sluice.log" 2>&1 &
+        --proxy-host 127.0.0.1 --proxy-port "$SLUICE_PORT" --admin-port "$ADMIN_PORT" ${BENCH_SLUICE_ARGS:-} \
+        > "$OUT/sluice.log" 2>&1 &
 fi
 SLUICE_PID=$!
 PIDS+=("$SLUICE_PID")
