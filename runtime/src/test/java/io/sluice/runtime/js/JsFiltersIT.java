@@ -229,6 +229,26 @@ class JsFiltersIT {
     }
 
     @Test
+    void aScriptCannotSplitTheResponseOrForgeAHeader() throws Exception {
+        // the guard is plugin-api's Headers (Helidon's own response-header check is off: SluiceServer)
+        Resp splitter = upload("""
+                export default { name: "splitter", version: "1.0.0", schema: {type: "object"}, onRequest() {},
+                  onResponse(ctx, conf) {
+                    ctx.response.headers.set(ctx.request.path.endsWith('/name') ? "x-a\\r\\nset-cookie" : "x-split",
+                        "a\\r\\nSet-Cookie: session=attacker");
+                  } };""");
+        assertEquals(201, splitter.status(), splitter.toString());
+        route("s", "/s/**", "[{\"name\": \"splitter\"}]");
+        for (String path : new String[] {"/s/value", "/s/name"}) {
+            io.sluice.runtime.testing.RawHttp.Response r = io.sluice.runtime.testing.RawHttp.exchange(
+                    node.server().proxyPort(), "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertEquals(500, r.status(), path);
+            assertEquals(null, r.header("Set-Cookie"), path);
+            assertEquals(null, r.header("x-split"), path);
+        }
+    }
+
+    @Test
     void prototypePollutionDoesNotLeakIntoTheNextRequest() throws Exception {
         assertEquals(201, upload(hostile("polluter", """
                 if (ctx.request.headers.get('x-pollute')) { Object.prototype.isAdmin = true; }
