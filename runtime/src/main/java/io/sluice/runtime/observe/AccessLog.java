@@ -17,7 +17,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -287,12 +286,34 @@ public final class AccessLog implements AutoCloseable {
         return buf.toString(StandardCharsets.UTF_8).stripTrailing();
     }
 
-    private static void json(Entry e, ByteArrayOutputStream buf) {
+    /** One second's timestamps, formatted once: lines come thousands per second (formatting each was 1% of a core). */
+    private record Stamp(long second, String clf, String isoSecond) {
+        /** @return e.g. {@code 2026-12-01T05:50:14.123Z} */
+        String iso(long epochMillis) {
+            int ms = (int) Math.floorMod(epochMillis, 1000L);
+            return isoSecond + (char) ('0' + ms / 100) + (char) ('0' + ms / 10 % 10) + (char) ('0' + ms % 10) + 'Z';
+        }
+    }
+
+    private Stamp stamp = new Stamp(Long.MIN_VALUE, "", "");
+
+    private Stamp time(long epochMillis) {
+        long second = Math.floorDiv(epochMillis, 1000L);
+        Stamp s = stamp;   // immutable: a racing caller (line(), in tests) at worst formats it again
+        if (s.second != second) {
+            Instant at = Instant.ofEpochSecond(second);
+            String iso = DateTimeFormatter.ISO_INSTANT.format(at);   // ...:14Z, no fraction at a whole second
+            s = new Stamp(second, CLF_TIME.format(at), iso.substring(0, iso.length() - 1) + ".");
+            stamp = s;
+        }
+        return s;
+    }
+
+    private void json(Entry e, ByteArrayOutputStream buf) {
         // Jackson escapes quotes, backslashes and every control character: a value cannot end the line
         try (JsonGenerator g = JSON.createGenerator(buf)) {
             g.writeStartObject();
-            g.writeStringField("time", DateTimeFormatter.ISO_INSTANT.format(
-                    Instant.ofEpochMilli(e.epochMillis()).truncatedTo(ChronoUnit.MILLIS)));
+            g.writeStringField("time", time(e.epochMillis()).iso(e.epochMillis()));
             g.writeStringField("client", e.client());
             g.writeStringField("method", e.method());
             g.writeStringField("target", e.target());
@@ -314,13 +335,13 @@ public final class AccessLog implements AutoCloseable {
     }
 
     /** {@code %h - %u [%t] "%r" %>s %b "%{Referer}i" "%{User-Agent}i"}; %u is the consumer. */
-    private static void combined(Entry e, ByteArrayOutputStream buf) {
+    private void combined(Entry e, ByteArrayOutputStream buf) {
         clf(buf, e.client());
         buf.write(' ');
         buf.write('-');
         buf.write(' ');
         clf(buf, e.consumer());
-        ascii(buf, " [" + CLF_TIME.format(Instant.ofEpochMilli(e.epochMillis())) + "] \"");
+        ascii(buf, " [" + time(e.epochMillis()).clf() + "] \"");
         escaped(buf, e.method() == null ? "-" : e.method());
         buf.write(' ');
         escaped(buf, e.target() == null ? "-" : e.target());
