@@ -2,14 +2,16 @@
 # Full-chain benchmark: one Sluice process, two routes to the same upstream, measured in the same rounds:
 #   plain  no plugins
 #   chain  key-auth -> rate-limit (policy redis) -> transform -> ab-tagger-js (JavaScript, GraalJS) -> kafka-logger
-# so the chain's cost is a ratio of the no-plugin route in the same run. A second, identical Sluice process runs
-# with OpenTelemetry tracing on (OTLP/HTTP export to an nginx sink), measured in the same rounds. kafka-logger produces to a real
-# single-node KRaft broker (Kafka from Maven Central, the tests' KafkaBroker) and every record is counted at the end.
-# Sluice alone on CPU 0 (-XX:ActiveProcessorCount=1), as bin/sluice runs it (GraalJS optimizing runtime); the
-# upstream (nginx, 1 KiB), wrk and the Kafka broker on CPU 1. RESULTS.md quotes medians.
+# so the chain's cost is a ratio of the no-plugin route in the same run. Two more Sluice processes with the same
+# config run with OpenTelemetry tracing on (OTLP/HTTP export to an nginx sink), one sampling 10% of requests and one
+# all, measured in the same rounds. kafka-logger produces to a real single-node KRaft broker (Kafka from Maven
+# Central, the tests' KafkaBroker) and every record is counted at the end. Then the chain's latency at a fixed rate
+# of half its max (h2load --rps) against direct to the upstream. Sluice is started by bin/sluice with its defaults,
+# pinned to CPU 0 (taskset: the JVM sees one core); the upstream (nginx, 1 KiB), wrk and the Kafka broker run on
+# CPU 1. RESULTS.md quotes medians.
 #
 #   runtime/bench/chain.sh                        # defaults: RUNS=3 DURATION=20 WARMUP=60 CONNS=64
-# Needs: nginx, wrk, taskset, curl; Redis at REDIS_URL (default redis://127.0.0.1:6379); the project built with
+# Needs: nginx, wrk, h2load (nghttp2-client), taskset, curl; Redis at REDIS_URL (default redis://127.0.0.1:6379); the project built with
 # its tests compiled (bin/test, or mvn install). Targets 127.0.0.1 only; stops what it started.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,13 +31,15 @@ ADMIN_PORT=${ADMIN_PORT:-19024}
 TRACED_PORT=${TRACED_PORT:-19025}
 TRACED_ADMIN_PORT=${TRACED_ADMIN_PORT:-19026}
 OTLP_PORT=${OTLP_PORT:-19027}
+TRACED10_PORT=${TRACED10_PORT:-19028}
+TRACED10_ADMIN_PORT=${TRACED10_ADMIN_PORT:-19029}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 TOPIC=access
 OUT="$HERE/out-chain"
 rm -rf "$OUT"
 mkdir -p "$OUT"
-for tool in nginx wrk taskset curl; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install nginx-light wrk util-linux curl)" >&2; exit 1; }
+for tool in nginx wrk taskset curl h2load; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install nginx-light wrk nghttp2-client util-linux curl)" >&2; exit 1; }
 done
 redis_host=${REDIS_URL#*://}; redis_host=${redis_host%%/*}
 (exec 3<>"/dev/tcp/${redis_host%%:*}/${redis_host##*:}") 2>/dev/null \
@@ -44,6 +48,8 @@ JS="$ROOT/sample-plugins/js-filters/src/main/js/ab-tagger.js"
 if [ ! -f "$ROOT/runtime/target/sluice-runtime.jar" ] || [ ! -d "$ROOT/runtime/target/test-classes/io/sluice/runtime/testing" ]; then
     (cd "$ROOT" && sluice_mvn -q -DskipTests install)
 fi
+# bin/sluice builds the runtime when its sources changed (about a minute): before a node's start-up wait, not in it
+"$ROOT/bin/sluice" help >/dev/null
 
 # the Kafka broker (test class path: kafka from Maven Central), on CPU 1
 (cd "$ROOT/runtime" && sluice_mvn -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/test.cp") >/dev/null
@@ -62,16 +68,13 @@ nginx_conf "$OUT/nginx-up" "$UP_PORT" "server { listen 127.0.0.1:$UP_PORT; locat
 taskset -c 1 nginx -c "$OUT/nginx-up/nginx.conf" -p "$OUT/nginx-up"
 
 TOKEN=bench-admin-token-0123456789abcdef
-sluice_graal_flags "$ROOT/runtime/target"
 # a second Sluice process, the same config, with OpenTelemetry tracing on: spans exported over OTLP/HTTP to a sink
 # (nginx answering 200 to POST /v1/traces, on CPU 1), to measure what tracing costs
 nginx_conf "$OUT/nginx-otlp" "$OTLP_PORT" "server { listen 127.0.0.1:$OTLP_PORT; access_log $OUT/nginx-otlp/logs/access.log; location / { return 200; } }"
 taskset -c 1 nginx -c "$OUT/nginx-otlp/nginx.conf" -p "$OUT/nginx-otlp"
-start_node() { # name proxy-port admin-port [env...]
+start_node() { # name proxy-port admin-port [env...]: bin/sluice and its defaults (heap, GC, access log), on CPU 0
     local name=$1 port=$2 aport=$3; shift 3
-    env SLUICE_ADMIN_TOKEN=$TOKEN "$@" taskset -c 0 "$JAVA_HOME/bin/java" -XX:ActiveProcessorCount=1 \
-        ${BENCH_JVM_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} "${SLUICE_GRAAL[@]}" \
-        -jar "$ROOT/runtime/target/sluice-runtime.jar" start --data-dir "$OUT/data-$name" \
+    env SLUICE_ADMIN_TOKEN=$TOKEN "$@" taskset -c 0 "$ROOT/bin/sluice" start --data-dir "$OUT/data-$name" \
         --proxy-host 127.0.0.1 --proxy-port "$port" --admin-port "$aport" > "$OUT/sluice-$name.log" 2>&1 &
     NODE_PID=$!
     PIDS+=("$NODE_PID")
@@ -117,6 +120,13 @@ start_node traced "$TRACED_PORT" "$TRACED_ADMIN_PORT" OTEL_TRACES_EXPORTER=otlp 
 TRACED_PID=$NODE_PID
 configure "$TRACED_ADMIN_PORT" "$TRACED_PORT" traced
 KEY_T=$KEY
+# a third: tracing on with 10% of requests sampled (what a busy gateway would run)
+start_node traced10 "$TRACED10_PORT" "$TRACED10_ADMIN_PORT" OTEL_TRACES_EXPORTER=otlp \
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$OTLP_PORT/v1/traces" \
+    OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
+TRACED10_PID=$NODE_PID
+configure "$TRACED10_ADMIN_PORT" "$TRACED10_PORT" traced10
+KEY_T10=$KEY
 
 # name -> "port pid key": what wrk_run needs to measure (and account the CPU of) one Sluice process
 measure() { # name seconds
@@ -126,10 +136,12 @@ measure() { # name seconds
         chain) port=$SLUICE_PORT pid=$SLUICE_PID key=$KEY_U path=chain ;;
         plain-traced) port=$TRACED_PORT pid=$TRACED_PID key=$KEY_T path=plain ;;
         chain-traced) port=$TRACED_PORT pid=$TRACED_PID key=$KEY_T path=chain ;;
+        plain-traced10) port=$TRACED10_PORT pid=$TRACED10_PID key=$KEY_T10 path=plain ;;
+        chain-traced10) port=$TRACED10_PORT pid=$TRACED10_PID key=$KEY_T10 path=chain ;;
     esac
     SLUICE_PORT=$port SLUICE_PID=$pid wrk_run "http://127.0.0.1:$port/$path/1k.txt" "$2" -H "X-API-Key: $key" -H 'X-Session-Id: u1'
 }
-TARGETS="plain chain plain-traced chain-traced"
+TARGETS="plain chain plain-traced10 chain-traced10 plain-traced chain-traced"
 echo "bench: warming up each target $((WARMUP / 2)) s"
 for t in $TARGETS; do measure "$t" $((WARMUP / 2)) >/dev/null; done
 : > "$OUT/runs.txt"
@@ -138,8 +150,15 @@ for i in $(seq 1 "$RUNS"); do
         echo "$t $(measure "$t" "$DURATION")" | tee -a "$OUT/runs.txt"
     done
 done
+# latency at a fixed rate of half the chain's median max RPS (h2load --rps, lib.sh rate_run): the chain route
+# against direct to the upstream at the same rate; the added p99 is the difference (issue 19.4)
+CH=$(awk '$1=="chain" {print $2}' "$OUT/runs.txt" | median)
+half=$(awk -v c="$CH" 'BEGIN { printf "%d", c / 2 }')
+lat_c=$(rate_run "http://127.0.0.1:$SLUICE_PORT/chain/1k.txt" "$half" "$DURATION" -H "X-API-Key: $KEY_U" -H 'X-Session-Id: u1')
+lat_p=$(rate_run "http://127.0.0.1:$SLUICE_PORT/plain/1k.txt" "$half" "$DURATION")
+lat_d=$(rate_run "http://127.0.0.1:$UP_PORT/1k.txt" "$half" "$DURATION")
 # every chain request that reached kafka-logger (status 200) made one access record: each node's own counters
-metrics_all() { curl -fs "http://127.0.0.1:$ADMIN_PORT/metrics"; curl -fs "http://127.0.0.1:$TRACED_ADMIN_PORT/metrics"; }
+metrics_all() { for a in "$ADMIN_PORT" "$TRACED_ADMIN_PORT" "$TRACED10_ADMIN_PORT"; do curl -fs "http://127.0.0.1:$a/metrics"; done; }
 kafka() { echo "$metrics" | awk -v o="$1" '/^sluice_kafka_records_total/ && $0 ~ "outcome=\""o"\"" {s+=$2} END {printf "%d", s}'; }
 for _ in $(seq 1 50); do   # the sender's last batches leave (linger, acks): wait until the counts meet, at most 10 s
     metrics=$(metrics_all)
@@ -156,11 +175,16 @@ filters=$(awk '/^sluice_filter_seconds_(sum|count)\{/ && /route="chain"/ {
 spans_posted=$(grep -c 'POST /v1/traces' "$OUT/nginx-otlp/logs/access.log" 2>/dev/null || echo 0)
 col() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$OUT/runs.txt" | median; }
 P=$(col plain 2); C=$(col chain 2); PT=$(col plain-traced 2); CT=$(col chain-traced 2)
+PT10=$(col plain-traced10 2); CT10=$(col chain-traced10 2)
 {
     echo "date: $(date -u +%FT%TZ)  runs: $RUNS x ${DURATION}s  conns: $CONNS  warm-up: ${WARMUP}s"
     echo "chain: key-auth, rate-limit (redis), transform, ab-tagger-js (JavaScript), kafka-logger (broker $BOOTSTRAP)"
     echo "median RPS: no-plugin $P  chain $C"
-    echo "median RPS with tracing on (OTLP export): no-plugin $PT  chain $CT"
+    echo "median RPS with tracing on (OTLP export), 10% sampled: no-plugin $PT10  chain $CT10"
+    echo "median RPS with tracing on (OTLP export), all sampled: no-plugin $PT  chain $CT"
+    awk -v p="$P" -v c="$C" -v pt="$PT10" -v ct="$CT10" 'BEGIN { printf "tracing at 10%%: no-plugin %.3f of untraced, chain %.3f\n", pt/p, ct/c }'
+    echo "fixed rate $half rps (h2load --rps, $CONNS conns) achieved-rps/p50/p99/p99.9 ms/non-2xx: chain $lat_c ; no-plugin $lat_p ; direct $lat_d"
+    awk -v a="$lat_c" -v b="$lat_d" 'BEGIN { split(a,x," "); split(b,y," "); printf "chain: added p99 at half its max load (fixed rate): %.3f ms\n", x[3]-y[3] }'
     awk -v p="$P" -v c="$C" -v pt="$PT" -v ct="$CT" 'BEGIN { printf "ratios: chain/no-plugin %.3f  traced/untraced no-plugin %.3f  chain %.3f  traced chain/untraced no-plugin %.3f\n", c/p, pt/p, ct/c, ct/p }'
     echo "per round chain/no-plugin: $(awk '$1=="plain" {p=$2} $1=="chain" {printf "%.3f ", $2/p}' "$OUT/runs.txt")"
     for t in $TARGETS; do echo "$t: p50/p99 ms $(col "$t" 3)/$(col "$t" 4)  CPU us/request of Sluice $(col "$t" 5)"; done

@@ -96,3 +96,23 @@ to_ms() { # wrk prints 812.00us / 1.20ms / 2.00s
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+
+rate_run() { # url rate_rps seconds [extra h2load args] -> "achieved_rps p50_ms p99_ms p999_ms non2xx"
+    # Open-loop-style load at a fixed rate (issue 19.4): h2load over HTTP/1.1, CONNS connections each sending
+    # rate/CONNS requests per second, whatever the answers' latency; every request's latency is logged
+    # (--log-file) and the percentiles come from that log, not from a closed loop that slows when the server does.
+    local url=$1 rate=$2 secs=$3; shift 3
+    local per=$(( (rate + CONNS - 1) / CONNS ))
+    [ "$per" -ge 1 ] || per=1
+    rm -f "$OUT/h2load.log"
+    taskset -c 1 h2load --h1 -c "$CONNS" -t 1 --rps "$per" -D "$secs" --warm-up-time 2 --log-file "$OUT/h2load.log" \
+        "$@" "$url" > "$OUT/h2load.txt" 2>&1 || true
+    sort -t$'\t' -k3,3n "$OUT/h2load.log" | awk -F'\t' -v secs="$secs" '
+        { lat[NR] = $3; if ($2 < 200 || $2 >= 400) bad++ }
+        END {
+            if (NR == 0) { print "0 0 0 0 0"; exit }
+            p50 = lat[int(NR * 0.50) > 0 ? int(NR * 0.50) : 1]; p99 = lat[int(NR * 0.99) > 0 ? int(NR * 0.99) : 1]
+            p999 = lat[int(NR * 0.999) > 0 ? int(NR * 0.999) : 1]
+            printf "%.0f %.3f %.3f %.3f %d\n", NR / secs, p50 / 1000, p99 / 1000, p999 / 1000, bad + 0
+        }'
+}

@@ -4,14 +4,14 @@
 # Layout (2 cores): the proxy under test (nginx or Sluice) alone on CPU 0 (Sluice also gets
 # -XX:ActiveProcessorCount=1); the upstream (nginx, 1 KiB static file, keep-alive) and wrk on CPU 1.
 # Every target is measured RUNS times, alternating, after a warm-up; RESULTS.md quotes medians.
-# Then p50/p99 at half of Sluice's median max RPS, through Sluice and direct, with a paced wrk script.
+# Then p50/p99 at half of Sluice's median max RPS, through Sluice and direct, at a fixed rate (h2load --rps).
 # "chain" is a second Sluice route running key-auth + rate-limit (policy redis) + transform, measured in the
 # same rounds, so its RPS is a ratio of the no-plugin route ("sluice") in the same run. It needs Redis at
 # REDIS_URL (default redis://127.0.0.1:6379); CHAIN=0 skips it.
 #
 #   runtime/bench/run.sh                 # defaults: RUNS=3 DURATION=20 WARMUP=60 CONNS=64
 #   RUNS=5 DURATION=30 runtime/bench/run.sh
-# Needs: nginx and wrk (apt-get install nginx-light wrk), taskset (util-linux). Targets 127.0.0.1 only.
+# Needs: nginx, wrk and h2load (apt-get install nginx-light wrk nghttp2-client), taskset (util-linux). Targets 127.0.0.1 only.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -33,8 +33,8 @@ BENCH_KEY=sk_bench_0123456789abcdef0123456789abcdef
 OUT="$HERE/out"
 mkdir -p "$OUT"
 rm -rf "$OUT"/nginx-*
-for tool in nginx wrk taskset; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install nginx-light wrk util-linux)" >&2; exit 1; }
+for tool in nginx wrk taskset h2load; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install nginx-light wrk nghttp2-client util-linux)" >&2; exit 1; }
 done
 
 head -c 1024 /dev/zero | tr '\0' 'x' > "$OUT/1k.txt"
@@ -126,17 +126,10 @@ up_conns=$(ss -tanp state established "( dport = :$UP_PORT )" | grep -c "pid=$SL
 col() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$OUT/runs.txt" | median; }
 D=$(col direct 2); N=$(col nginx 2); S=$(col sluice 2)
 half=$(awk -v s="$S" 'BEGIN { printf "%d", s/2 }')
-# paced load: each connection waits 2 ms (wrk's delay() takes whole ms) after each response; enough
-# connections that the total is about half of Sluice's max (the achieved rate is reported)
-delay_ms=2
-pace_conns=$(awk -v r="$half" -v d="$delay_ms" 'BEGIN { c = int(r * (d + 1.0) / 1000 + 0.5); print (c < 1 ? 1 : c) }')
-cat > "$OUT/pace.lua" <<LUA
-function delay() return $delay_ms end
-LUA
-CONNS=$pace_conns
-lat_s=$(wrk_run "http://127.0.0.1:$SLUICE_PORT/1k.txt" "$DURATION" -s "$OUT/pace.lua")
-lat_d=$(wrk_run "http://127.0.0.1:$UP_PORT/1k.txt" "$DURATION" -s "$OUT/pace.lua")
-
+# latency at half of Sluice's median max RPS, at a fixed rate (h2load --rps; see lib.sh rate_run), through Sluice
+# and direct to the upstream: the added p99 is the difference
+lat_s=$(rate_run "http://127.0.0.1:$SLUICE_PORT/1k.txt" "$half" "$DURATION")
+lat_d=$(rate_run "http://127.0.0.1:$UP_PORT/1k.txt" "$half" "$DURATION")
 {
     echo "date: $(date -u +%FT%TZ)  runs: $RUNS x ${DURATION}s  conns: 64  warm-up: ${WARMUP}s"
     echo "median RPS: direct $D  nginx-proxy $N  sluice $S"
@@ -145,12 +138,12 @@ lat_d=$(wrk_run "http://127.0.0.1:$UP_PORT/1k.txt" "$DURATION" -s "$OUT/pace.lua
     echo "CPU us per request of the server under test (median): upstream-nginx $(col direct 5)  nginx-proxy $(col nginx 5)  sluice $(col sluice 5)"
     echo "busy % of CPU 0 (proxy under test) / CPU 1 (wrk + upstream), median: direct $(col direct 7)/$(col direct 8)  nginx-proxy $(col nginx 7)/$(col nginx 8)  sluice $(col sluice 7)/$(col sluice 8)"
     echo "bytes allocated per request by Sluice (median): $(col sluice 9)$([ "$CHAIN" = 1 ] && echo "  chain $(col chain 9)")"
-    echo "paced for ~$half rps ($pace_conns conns, ${delay_ms} ms think time): sluice rps/p50/p99/cpu $lat_s ; direct $lat_d"
+    echo "fixed rate $half rps (h2load --rps, $CONNS conns) achieved-rps/p50/p99/p99.9 ms/non-2xx: sluice $lat_s ; direct $lat_d"
     if [ "$CHAIN" = 1 ]; then
         C=$(col chain 2)
         awk -v c="$C" -v s="$S" 'BEGIN { printf "chain key-auth+rate-limit(redis)+transform: median RPS %s, chain/no-plugin %.3f\n", c, c/s }'
         echo "chain p50/p99 ms (median): $(col chain 3)/$(col chain 4)  CPU us per request of Sluice: $(col chain 5)"
     fi
-    awk -v a="$lat_s" -v b="$lat_d" 'BEGIN { split(a,x," "); split(b,y," "); printf "added p99 at half load: %.3f ms\n", x[3]-y[3] }'
+    awk -v a="$lat_s" -v b="$lat_d" 'BEGIN { split(a,x," "); split(b,y," "); printf "added p99 at half load (fixed rate): %.3f ms\n", x[3]-y[3] }'
     echo "Sluice's open connections to the upstream after the runs: $up_conns"
 } | tee "$OUT/summary.txt"

@@ -4,13 +4,15 @@ import io.sluice.plugin.Exchange;
 import io.sluice.plugin.Filter;
 import io.sluice.plugin.Outcome;
 import io.sluice.plugin.js.JsModules;
+import io.sluice.runtime.Preparable;
 import org.graalvm.polyglot.PolyglotException;
 
 
 /**
  * A JavaScript filter bound to one route's plugin entry. Each phase runs in the sandbox under the entry's budgets.
+ * Its contexts are made by {@link #prepare} before the snapshot holding it serves.
  */
-final class JsFilter implements Filter {
+final class JsFilter implements Filter, Preparable {
     /**
      * What identifies a binding's contexts: equal bindings in the next config snapshot reuse them; different
      * routes, entries, configs or versions never share one.
@@ -46,6 +48,16 @@ final class JsFilter implements Filter {
 
     Binding binding() {
         return binding;
+    }
+
+    @Override
+    public void prepare() {
+        try {
+            sandbox.prepare(this);
+        } catch (RuntimeException e) {   // it serves all the same: its worker makes what is missing on first use
+            System.getLogger(JsFilter.class.getName()).log(System.Logger.Level.WARNING,
+                    "preparing " + script.key() + " failed: " + e);
+        }
     }
 
     @Override

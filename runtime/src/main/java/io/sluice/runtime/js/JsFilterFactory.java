@@ -12,7 +12,8 @@ import java.util.Map;
 
 /**
  * The factory of an uploaded JavaScript filter version. Binding it to a plugin entry costs nothing: contexts are
- * made by the workers on first use.
+ * made when the snapshot holding the filter is about to serve ({@link JsFilter#prepare}), so that a config check
+ * that binds filters only to validate them makes none.
  */
 public final class JsFilterFactory implements FilterFactory, LimitedFactory {
     private static final ObjectMapper JSON = new ObjectMapper();

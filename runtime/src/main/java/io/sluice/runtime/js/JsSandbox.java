@@ -37,10 +37,25 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Why platform threads: the JDK counts allocated bytes per platform thread only (−1 for virtual threads), and
  * the engine has no heap limit of its own on a stock JDK. A request's virtual thread hands the invocation to a
  * worker through a lock-free queue and parks until it is done.
+ *
+ * <p>A filter's contexts are made off the request path: {@link #prepare} makes one per worker, on a platform thread
+ * of its own under the load budgets, before the config snapshot holding the filter serves, and hands each to its
+ * worker (a context may be used by one thread after another, never by two at once). A worker still makes a context
+ * itself when it has none (one closed after a breach or idle), as before.
  */
 public final class JsSandbox implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(JsSandbox.class.getName());
     private static final long WATCHDOG_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+    /*
+     * A memory breach takes two readings over budget in a row, one watchdog period apart. The JVM reads another
+     * thread's allocated bytes without synchronising with it: its bytes so far plus its current TLAB's top minus
+     * start. Caught while the thread switches TLABs, the read can pair a new top with a cleared start and add a heap
+     * address: a CI run saw "allocated 3661 MiB, budget 32 MiB" for a filter that allocates a few KB (the 1 GB heap
+     * sits at 3-4 GB for compressed oops; HotSpot's sanity check is the maximum TLAB size, which ParallelGC leaves
+     * unbounded). A script that really runs over keeps allocating and is over on the next reading too.
+     */
+    /** A watchdog tick this much later than its period means the JVM or the machine stalled (see {@link #stalled}). */
+    private static final long STALL_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
     /**
      * Time allowed to a cold invocation instead of its {@code deadline_ms}: making a context (prelude, the module's
      * top level, first compilation), and calls that run code paths still cold (see {@link #cold}).
@@ -74,6 +89,12 @@ public final class JsSandbox implements AutoCloseable {
     private final AtomicLong coldCalls = new AtomicLong();
     /** When the watchdog last saw a worker busy with cold work (read and written by the watchdog only). */
     private long lastCold = System.nanoTime();
+    /**
+     * Nanoseconds the watchdog could not run (its ticks came late: a stop-the-world GC pause, or no CPU), summed since
+     * the start; written by the watchdog only. Nobody worked then, workers included, so a task's wait for a worker
+     * does not count that time: after a 60 ms GC pause, tasks queued just before it were given up on at once.
+     */
+    private volatile long stalled;
     private volatile boolean closed;
 
     /**
@@ -137,7 +158,13 @@ public final class JsSandbox implements AutoCloseable {
      * @return empty when the work finished, else why it was cancelled
      */
     Optional<BudgetExceeded.Kind> bounded(Context c, Runnable work, Duration deadline, long memoryBytes) {
-        Thread t = Thread.ofPlatform().daemon().name("sluice-js-inspect").unstarted(() -> {
+        return bounded(c, work, deadline, memoryBytes, true, "sluice-js-inspect");
+    }
+
+    /** {@link #bounded}; {@code close} false keeps the context open when the work finished in budget. */
+    private Optional<BudgetExceeded.Kind> bounded(Context c, Runnable work, Duration deadline, long memoryBytes,
+                                                  boolean close, String name) {
+        Thread t = Thread.ofPlatform().daemon().name(name).unstarted(() -> {
             try {
                 work.run();
             } catch (PolyglotException e) {
@@ -145,10 +172,12 @@ public final class JsSandbox implements AutoCloseable {
                     throw e;
                 }
             } finally {
-                try {
-                    c.close(true);
-                } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.DEBUG, "closing an inspection context: " + e);
+                if (close) {
+                    try {
+                        c.close(true);
+                    } catch (RuntimeException e) {
+                        LOG.log(System.Logger.Level.DEBUG, "closing an inspection context: " + e);
+                    }
                 }
             }
         });
@@ -156,6 +185,7 @@ public final class JsSandbox implements AutoCloseable {
         t.start();
         BudgetExceeded.Kind breach = null;
         boolean interrupted = false;
+        int overReadings = 0;
         while (t.isAlive() && breach == null) {
             try {
                 t.join(Duration.ofMillis(2));
@@ -163,9 +193,10 @@ public final class JsSandbox implements AutoCloseable {
                 interrupted = true;
             }
             long allocated = threads.getThreadAllocatedBytes(t.threadId());
+            overReadings = allocated > memoryBytes ? overReadings + 1 : 0;
             if (t.isAlive() && System.nanoTime() - end > 0) {
                 breach = BudgetExceeded.Kind.DEADLINE;
-            } else if (t.isAlive() && allocated > memoryBytes) {
+            } else if (t.isAlive() && overReadings >= 2) {   // one reading is not proof (see WATCHDOG_PERIOD_NANOS)
                 breach = BudgetExceeded.Kind.MEMORY;
             }
         }
@@ -188,6 +219,53 @@ public final class JsSandbox implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         return Optional.ofNullable(breach);
+    }
+
+    /**
+     * Makes the filter's context for every worker that has none (prelude, the module's top level, the config), so
+     * that its first requests find them made: called when a config snapshot holding the filter is built, before it
+     * serves. Each is made on a platform thread of its own under the budgets a worker's load runs under (the
+     * filter's statements and memory, the cold deadline), then handed to its worker. One that fails or breaches is
+     * dropped: the worker makes it on first use as before, where the failure reaches a request and the quarantine.
+     */
+    void prepare(JsFilter filter) {
+        JsFilter.Binding key = filter.binding();
+        JsLimits limits = filter.limits();
+        for (Worker w : workers) {
+            if (closed || w.contexts.containsKey(key)) {
+                continue;
+            }
+            Context c;
+            try {
+                c = newContext(limits.statements());
+            } catch (RuntimeException e) {   // closing meanwhile: the snapshot is built all the same
+                LOG.log(System.Logger.Level.DEBUG, "no context to prepare: " + e);
+                return;
+            }
+            Loaded[] made = new Loaded[1];
+            RuntimeException[] failed = new RuntimeException[1];
+            Optional<BudgetExceeded.Kind> breach = bounded(c, () -> {
+                try {
+                    made[0] = Loaded.load(this, c, filter);
+                } catch (RuntimeException e) {
+                    failed[0] = e;
+                }
+            }, Duration.ofNanos(LOAD_DEADLINE_NANOS), limits.memoryBytes(), false, "sluice-js-prepare");
+            if (breach.isPresent() || made[0] == null) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "preparing " + filter.script().key() + " for "
+                        + w.thread.getName() + " failed (" + breach.map(Enum::name).orElse(String.valueOf(failed[0]))
+                        + "); it loads on first use");
+                try {
+                    c.close(true);
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "closing a context: " + e);
+                }
+                continue;
+            }
+            if (w.contexts.putIfAbsent(key, made[0]) != null) {
+                made[0].close();   // the worker made one meanwhile
+            }
+        }
     }
 
     /** Evaluates the prelude in a new context: returns the {@code invoke} function. */
@@ -214,7 +292,7 @@ public final class JsSandbox implements AutoCloseable {
         // a task waits for a worker at most one deadline (the watchdog gives up on it); once running, the watchdog
         // bounds it. The request parks untimed: a timed park of a virtual thread costs a timer per phase.
         long wait = TimeUnit.MILLISECONDS.toNanos(filter.limits().deadlineMs());
-        Task t = new Task(filter, request, exchange, Thread.currentThread(), System.nanoTime() + wait, wait);
+        Task t = new Task(filter, request, exchange, Thread.currentThread(), System.nanoTime() + wait, wait, stalled);
         queue.offer(t);
         boolean interrupted = false;
         int s;
@@ -252,8 +330,14 @@ public final class JsSandbox implements AutoCloseable {
     }
 
     private void watch() {
+        long lastTick = System.nanoTime();
         while (!closed) {
             long now = System.nanoTime();
+            long late = now - lastTick - WATCHDOG_PERIOD_NANOS;
+            if (late > STALL_NANOS) {
+                stalled += late;
+            }
+            lastTick = now;
             for (Worker w : workers) {
                 if (w.busyCold) {
                     lastCold = now;
@@ -264,12 +348,16 @@ public final class JsSandbox implements AutoCloseable {
                 }
                 String reason = null;
                 BudgetExceeded.Kind kind = null;
-                if (now - w.deadline > 0) {
+                if (now - w.deadline - (stalled - w.stalledAtStart) > 0) {
                     kind = BudgetExceeded.Kind.DEADLINE;
                     reason = "ran past its " + w.limits.deadlineMs() + " ms deadline";
                 } else {
                     long allocated = threads.getThreadAllocatedBytes(w.thread.threadId()) - w.allocatedAtStart;
-                    if (allocated > w.limits.memoryBytes()) {
+                    if (allocated <= w.limits.memoryBytes()) {
+                        w.overBudgetSeq = 0;
+                    } else if (w.overBudgetSeq != seq) {
+                        w.overBudgetSeq = seq;   // one reading is not proof (see WATCHDOG_PERIOD_NANOS)
+                    } else {
                         kind = BudgetExceeded.Kind.MEMORY;
                         reason = "allocated " + allocated / (1024 * 1024) + " MiB, budget "
                                 + w.limits.memoryBytes() / (1024 * 1024) + " MiB";
@@ -296,13 +384,21 @@ public final class JsSandbox implements AutoCloseable {
     }
 
     /**
-     * Gives up on tasks that waited for a worker longer than their deadline: their requests get on_error. A wait
-     * behind cold work (a worker warming up or making a context) is not the waiting task's fault: it gets its
-     * deadline again from the moment the last cold work was seen.
+     * Gives up on tasks that waited for a worker longer than their deadline because every worker was busy: their
+     * requests get on_error. A wait behind cold work (a worker warming up or making a context) is not the waiting
+     * task's fault: it gets its deadline again from the moment the last cold work was seen. Time in which nothing ran
+     * ({@link #stalled}) does not count, and while a worker is idle nothing is given up on: it was not scheduled yet
+     * and takes the task as soon as it runs (after a GC pause the watchdog may wake before the workers).
      */
     private void abandonLate(long now) {
+        for (Worker w : workers) {
+            if (w.idle) {
+                return;
+            }
+        }
+        long stalledNow = stalled;
         for (Task t : queue) {
-            if (now - t.giveUp > 0 && now - (lastCold + t.wait) > 0
+            if (now - t.giveUp - (stalledNow - t.stalledAtQueue) > 0 && now - (lastCold + t.wait) > 0
                     && t.state.compareAndSet(Task.QUEUED, Task.ABANDONED)) {
                 queue.remove(t);
                 queued.decrementAndGet();
@@ -333,13 +429,16 @@ public final class JsSandbox implements AutoCloseable {
         final Thread waiter;
         final long giveUp;
         final long wait;
+        final long stalledAtQueue;
         Object[] result;
         RuntimeException error;
         BudgetExceeded.Kind breach;
         String breachMessage;
 
-        Task(JsFilter filter, boolean request, Exchange exchange, Thread waiter, long giveUp, long wait) {
+        Task(JsFilter filter, boolean request, Exchange exchange, Thread waiter, long giveUp, long wait,
+             long stalledAtQueue) {
             this.filter = filter;
+            this.stalledAtQueue = stalledAtQueue;
             this.giveUp = giveUp;
             this.wait = wait;
             this.request = request;
@@ -359,6 +458,10 @@ public final class JsSandbox implements AutoCloseable {
         /** positive: sequence number of the running invocation; negative: cancelled by the watchdog; 0: idle */
         final AtomicLong running = new AtomicLong();
         volatile long deadline;
+        /** the invocation whose last allocation reading was over its budget, else 0 (the watchdog's own) */
+        long overBudgetSeq;
+        /** {@link #stalled} when the running invocation started: its deadline does not count later stalls */
+        volatile long stalledAtStart;
         volatile long allocatedAtStart;
         volatile JsLimits limits = JsLimits.DEFAULTS;
         volatile Context context;
@@ -366,7 +469,13 @@ public final class JsSandbox implements AutoCloseable {
         volatile String cancelReason;
         /** warming up, or running a cold invocation: tasks waiting behind it are not given up on */
         volatile boolean busyCold;
-        private final Map<JsFilter.Binding, Loaded> contexts = new HashMap<>();
+        /** looking for a task (it takes one as soon as it runs): tasks waiting meanwhile are not given up on */
+        volatile boolean idle;
+        /**
+         * Its contexts by binding. Only this worker uses, replaces or removes them; {@link #prepare} adds ones made
+         * elsewhere (absent keys only), which the map hands over safely.
+         */
+        private final Map<JsFilter.Binding, Loaded> contexts = new ConcurrentHashMap<>();
         private long seq;
         private long lastSweep = System.nanoTime();
 
@@ -378,6 +487,7 @@ public final class JsSandbox implements AutoCloseable {
         private void loop() {
             warmUp();
             while (!closed) {
+                idle = true;
                 Task t = queue.poll();
                 // Before parking, yield the CPU a few times: under load the next task arrives while this thread is
                 // runnable, so the request side offers it without a wake-up (a futex call and a context switch
@@ -393,6 +503,7 @@ public final class JsSandbox implements AutoCloseable {
                         return;
                     }
                 }
+                idle = false;
                 if (!t.state.compareAndSet(Task.QUEUED, Task.RUNNING)) {
                     continue;   // its request gave up waiting
                 }
@@ -420,12 +531,16 @@ public final class JsSandbox implements AutoCloseable {
             }
             deadline = now + (cold ? LOAD_DEADLINE_NANOS : TimeUnit.MILLISECONDS.toNanos(limits.deadlineMs()));
             busyCold = cold;
+            stalledAtStart = stalled;
             running.set(mine);   // publishes the fields above to the watchdog, which now bounds load and call
             boolean discard = false;
             try {
                 if (l == null) {
                     l = Loaded.load(JsSandbox.this, c, t.filter);   // the module's top level runs under the budgets too
-                    contexts.put(key, l);
+                    Loaded prepared = contexts.put(key, l);
+                    if (prepared != null) {
+                        prepared.close();   // made by prepare meanwhile, never used
+                    }
                     // the first call in a fresh context also runs cold (the facade's first use), so it stays
                     // under the load deadline; statements and allocation are bounded as always
                     allocatedAtStart = threads.getCurrentThreadAllocatedBytes();

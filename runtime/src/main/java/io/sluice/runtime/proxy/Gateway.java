@@ -3,6 +3,7 @@ package io.sluice.runtime.proxy;
 import io.sluice.registry.config.ConfigException;
 import io.sluice.registry.config.GatewayConfig;
 import io.sluice.runtime.FilterCatalog;
+import io.sluice.runtime.Preparable;
 import io.sluice.runtime.observe.AccessLog;
 import io.sluice.runtime.observe.Tracing;
 import io.sluice.runtime.upstream.DnsResolver;
@@ -140,6 +141,7 @@ public final class Gateway implements AutoCloseable {
     public ConfigSnapshot apply(long version, GatewayConfig config) throws ConfigException {
         synchronized (writeLock) {
             ConfigSnapshot next = ConfigSnapshot.build(version, config, catalog, client, upstreams);
+            prepare(next, current.get());
             ConfigSnapshot previous = current.getAndSet(next);
             certificates.update(config.certificates());
             loaded = true;
@@ -160,12 +162,37 @@ public final class Gateway implements AutoCloseable {
     public ConfigSnapshot apply(long version, ConfigSnapshot.Delta delta) throws ConfigException {
         synchronized (writeLock) {
             ConfigSnapshot.Transition t = current.get().next(version, delta, catalog, client, upstreams);
+            prepare(t.next(), current.get());
             ConfigSnapshot previous = current.getAndSet(t.next());
             delta.certificates().ifPresent(certificates::update);
             loaded = true;
             commitUpstreams(t.next());
             retire(previous, t.dropped());
             return t.next();
+        }
+    }
+
+    /**
+     * Prepares the filters of the routes built for {@code next} (those it does not share with {@code serving}) before
+     * it serves, so that their first requests do not make what the filters need (a JavaScript filter's contexts:
+     * made on the workers, they kept requests waiting past their deadline while a version was swapped).
+     */
+    private static void prepare(ConfigSnapshot next, ConfigSnapshot serving) {
+        if (next.globals() != serving.globals()) {
+            next.globals().bound().forEach(Gateway::prepare);
+        }
+        next.routes().forEach((id, built) -> {
+            if (serving.routes().get(id) != built) {
+                for (CompiledRoute.BoundFilter f : built.route().chain()) {
+                    prepare(f);
+                }
+            }
+        });
+    }
+
+    private static void prepare(CompiledRoute.BoundFilter f) {
+        if (f.filter() instanceof Preparable p) {
+            p.prepare();
         }
     }
 
