@@ -77,6 +77,8 @@ fi
 if [ ! -f "$ROOT/runtime/target/sluice-runtime.jar" ]; then
     (cd "$ROOT" && sluice_mvn -q -DskipTests install)
 fi
+# bin/sluice builds the runtime when its sources changed (about a minute): before the start-up wait, not in it
+"$ROOT/bin/sluice" help >/dev/null
 if [ -n "${BENCH_JVM_OPTS:-}" ]; then
     # a hand-tuned command line, for experiments (the sections before 2026-12-01 used
     # BENCH_JVM_OPTS="-XX:+UseParallelGC -Xms512m -Xmx512m" with -XX:ActiveProcessorCount=1)
@@ -102,6 +104,18 @@ curl -fs "http://127.0.0.1:$SLUICE_PORT/1k.txt" | wc -c | grep -q 1024 || { echo
 echo "bench: warming up nginx proxy 10 s and Sluice ${WARMUP} s"
 wrk_run "http://127.0.0.1:$NGX_PORT/1k.txt" 10 >/dev/null
 wrk_run "http://127.0.0.1:$SLUICE_PORT/1k.txt" "$WARMUP" >/dev/null
+# then until Sluice's throughput is flat: two 10 s runs in a row within 3% of each other (at most 8 more), because a
+# JVM still compiling during the measured rounds climbed from round to round
+plateau="" prev=0
+for i in $(seq 1 8); do
+    r=$(wrk_run "http://127.0.0.1:$SLUICE_PORT/1k.txt" 10 | cut -d' ' -f1)
+    plateau="$plateau ${r%.*}"
+    if awk -v a="$prev" -v b="$r" 'BEGIN { exit !(a > 0 && (b - a) / a < 0.03 && (a - b) / a < 0.03) }'; then
+        break
+    fi
+    prev=$r
+done
+echo "bench: Sluice's warm-up runs after ${WARMUP} s (RPS):$plateau"
 if [ "$CHAIN" = 1 ]; then
     curl -fs -H "X-API-Key: $BENCH_KEY" "http://127.0.0.1:$SLUICE_PORT/chain/1k.txt" | wc -c | grep -q 1024 \
         || { echo "bench: the chain route does not proxy"; cat "$OUT/sluice.log"; exit 1; }
@@ -131,7 +145,7 @@ half=$(awk -v s="$S" 'BEGIN { printf "%d", s/2 }')
 lat_s=$(rate_run "http://127.0.0.1:$SLUICE_PORT/1k.txt" "$half" "$DURATION")
 lat_d=$(rate_run "http://127.0.0.1:$UP_PORT/1k.txt" "$half" "$DURATION")
 {
-    echo "date: $(date -u +%FT%TZ)  runs: $RUNS x ${DURATION}s  conns: 64  warm-up: ${WARMUP}s"
+    echo "date: $(date -u +%FT%TZ)  runs: $RUNS x ${DURATION}s  conns: 64  warm-up: ${WARMUP}s, then 10 s runs until flat:$plateau"
     echo "median RPS: direct $D  nginx-proxy $N  sluice $S"
     awk -v s="$S" -v n="$N" -v d="$D" 'BEGIN { printf "ratios: sluice/nginx-proxy %.3f  sluice/direct %.3f  nginx-proxy/direct %.3f\n", s/n, s/d, n/d }'
     echo "p50/p99 ms at max load (median): direct $(col direct 3)/$(col direct 4)  nginx $(col nginx 3)/$(col nginx 4)  sluice $(col sluice 3)/$(col sluice 4)"
