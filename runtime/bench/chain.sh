@@ -130,16 +130,16 @@ KEY_T10=$KEY
 
 # name -> "port pid key": what wrk_run needs to measure (and account the CPU of) one Sluice process
 measure() { # name seconds
-    local port pid key path
+    local port pid key path aport
     case "$1" in
-        plain) port=$SLUICE_PORT pid=$SLUICE_PID key=$KEY_U path=plain ;;
-        chain) port=$SLUICE_PORT pid=$SLUICE_PID key=$KEY_U path=chain ;;
-        plain-traced) port=$TRACED_PORT pid=$TRACED_PID key=$KEY_T path=plain ;;
-        chain-traced) port=$TRACED_PORT pid=$TRACED_PID key=$KEY_T path=chain ;;
-        plain-traced10) port=$TRACED10_PORT pid=$TRACED10_PID key=$KEY_T10 path=plain ;;
-        chain-traced10) port=$TRACED10_PORT pid=$TRACED10_PID key=$KEY_T10 path=chain ;;
+        plain) aport=$ADMIN_PORT port=$SLUICE_PORT pid=$SLUICE_PID key=$KEY_U path=plain ;;
+        chain) aport=$ADMIN_PORT port=$SLUICE_PORT pid=$SLUICE_PID key=$KEY_U path=chain ;;
+        plain-traced) aport=$TRACED_ADMIN_PORT port=$TRACED_PORT pid=$TRACED_PID key=$KEY_T path=plain ;;
+        chain-traced) aport=$TRACED_ADMIN_PORT port=$TRACED_PORT pid=$TRACED_PID key=$KEY_T path=chain ;;
+        plain-traced10) aport=$TRACED10_ADMIN_PORT port=$TRACED10_PORT pid=$TRACED10_PID key=$KEY_T10 path=plain ;;
+        chain-traced10) aport=$TRACED10_ADMIN_PORT port=$TRACED10_PORT pid=$TRACED10_PID key=$KEY_T10 path=chain ;;
     esac
-    SLUICE_PORT=$port SLUICE_PID=$pid wrk_run "http://127.0.0.1:$port/$path/1k.txt" "$2" -H "X-API-Key: $key" -H 'X-Session-Id: u1'
+    SLUICE_PORT=$port SLUICE_PID=$pid ADMIN_PORT=$aport wrk_run "http://127.0.0.1:$port/$path/1k.txt" "$2" -H "X-API-Key: $key" -H 'X-Session-Id: u1'
 }
 TARGETS="plain chain plain-traced10 chain-traced10 plain-traced chain-traced"
 echo "bench: warming up each target $((WARMUP / 2)) s"

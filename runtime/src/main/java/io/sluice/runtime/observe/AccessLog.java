@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import io.micrometer.core.instrument.FunctionCounter;
 
 import java.io.BufferedOutputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -182,7 +181,7 @@ public final class AccessLog implements AutoCloseable {
 
     private void drain() {
         List<Entry> batch = new ArrayList<>(256);
-        ByteArrayOutputStream buf = new ByteArrayOutputStream(64 * 1024);
+        Lines buf = new Lines(64 * 1024);
         long warned = 0;
         long lastDropped = 0;
         boolean failing = false;
@@ -265,7 +264,7 @@ public final class AccessLog implements AutoCloseable {
         }
     }
 
-    void format(Entry e, ByteArrayOutputStream buf) {
+    void format(Entry e, Lines buf) {
         if (format == Format.JSON) {
             json(e, buf);
         } else {
@@ -281,9 +280,9 @@ public final class AccessLog implements AutoCloseable {
      * @return the line
      */
     public String line(Entry e) {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        Lines buf = new Lines(256);
         format(e, buf);
-        return buf.toString(StandardCharsets.UTF_8).stripTrailing();
+        return buf.text().stripTrailing();
     }
 
     /** One second's timestamps, formatted once: lines come thousands per second (formatting each was 1% of a core). */
@@ -309,7 +308,7 @@ public final class AccessLog implements AutoCloseable {
         return s;
     }
 
-    private void json(Entry e, ByteArrayOutputStream buf) {
+    private void json(Entry e, Lines buf) {
         // Jackson escapes quotes, backslashes and every control character: a value cannot end the line
         try (JsonGenerator g = JSON.createGenerator(buf)) {
             g.writeStartObject();
@@ -335,7 +334,7 @@ public final class AccessLog implements AutoCloseable {
     }
 
     /** {@code %h - %u [%t] "%r" %>s %b "%{Referer}i" "%{User-Agent}i"}; %u is the consumer. */
-    private void combined(Entry e, ByteArrayOutputStream buf) {
+    private void combined(Entry e, Lines buf) {
         clf(buf, e.client());
         buf.write(' ');
         buf.write('-');
@@ -355,7 +354,7 @@ public final class AccessLog implements AutoCloseable {
     }
 
     /** A bare field: "-" when unknown; escaped, and a space would split the field, so it is escaped too. */
-    private static void clf(ByteArrayOutputStream buf, String v) {
+    private static void clf(Lines buf, String v) {
         if (v == null || v.isEmpty()) {
             buf.write('-');
             return;
@@ -371,13 +370,13 @@ public final class AccessLog implements AutoCloseable {
     }
 
     /** nginx's escaping: {@code "} and {@code \} with a backslash, anything not printable ASCII as {@code \xHH}. */
-    private static void escaped(ByteArrayOutputStream buf, String v) {
+    private static void escaped(Lines buf, String v) {
         for (byte x : v.getBytes(StandardCharsets.UTF_8)) {
             escape(buf, x);
         }
     }
 
-    private static void escape(ByteArrayOutputStream buf, byte x) {
+    private static void escape(Lines buf, byte x) {
         if (x == '"' || x == '\\') {
             buf.write('\\');
             buf.write(x);
@@ -388,7 +387,7 @@ public final class AccessLog implements AutoCloseable {
         }
     }
 
-    private static void hex(ByteArrayOutputStream buf, byte x) {
+    private static void hex(Lines buf, byte x) {
         String h = "0123456789ABCDEF";
         buf.write('\\');
         buf.write('x');
@@ -396,8 +395,56 @@ public final class AccessLog implements AutoCloseable {
         buf.write(h.charAt(x & 0xF));
     }
 
-    private static void ascii(ByteArrayOutputStream buf, String s) {
+    private static void ascii(Lines buf, String s) {
         buf.writeBytes(s.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * The writer's line buffer: a byte array that grows, without {@link java.io.ByteArrayOutputStream}'s lock on every
+     * byte (the combined format writes most bytes one at a time; only the writer thread uses it).
+     */
+    static final class Lines extends OutputStream {
+        private byte[] bytes;
+        private int count;
+
+        Lines(int capacity) {
+            bytes = new byte[capacity];
+        }
+
+        private void ensure(int more) {
+            if (count + more > bytes.length) {
+                bytes = java.util.Arrays.copyOf(bytes, Math.max(bytes.length * 2, count + more));
+            }
+        }
+
+        @Override
+        public void write(int b) {
+            ensure(1);
+            bytes[count++] = (byte) b;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            ensure(len);
+            System.arraycopy(b, off, bytes, count, len);
+            count += len;
+        }
+
+        void writeBytes(byte[] b) {
+            write(b, 0, b.length);
+        }
+
+        void writeTo(OutputStream out) throws IOException {
+            out.write(bytes, 0, count);
+        }
+
+        void reset() {
+            count = 0;
+        }
+
+        String text() {
+            return new String(bytes, 0, count, StandardCharsets.UTF_8);
+        }
     }
 
     @Override
