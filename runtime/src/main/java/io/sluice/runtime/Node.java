@@ -296,7 +296,11 @@ public final class Node implements AutoCloseable {
     }
 
     private static UploadedFilters uploads(Store store, java.nio.file.Path dataDir) {
-        int workers = Integer.getInteger("sluice.js.workers", Math.max(2, Runtime.getRuntime().availableProcessors()));
+        // At least 4 even on one or two cores (issue 19): a task handed to one of several runnable workers costs less
+        // than waking a parked one. A JavaScript route on one core served 34.3k req/s at 28.9 us CPU each with 2
+        // workers, 37.5k at 26.4 us with 4, and 40.4k at 24.6 us with 8 (runtime/bench/RESULTS.md). Each worker keeps
+        // its own context per filter binding, so memory grows with the count: 4 is the knee, not 8.
+        int workers = Integer.getInteger("sluice.js.workers", Math.max(4, Runtime.getRuntime().availableProcessors()));
         return new UploadedFilters(() -> new JsSandbox(workers, Quarantine.defaults()), store, dataDir);
     }
 
