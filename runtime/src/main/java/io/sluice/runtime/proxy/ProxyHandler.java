@@ -94,12 +94,6 @@ public final class ProxyHandler implements Handler {
             // Helidon says "Connection: close" but would go on reading: nothing after this request is read
             throw new CloseConnectionException("connection closed after the response");
         }
-        // Helidon reads the connection's next request as soon as this returns, and the client has rarely sent it
-        // yet: the read finds nothing (EAGAIN), registers the socket with epoll and parks the thread. Letting the
-        // other requests' threads run first means the read usually finds the next request there. Measured on one
-        // core (issue 19, RESULTS.md): 2.5 instead of 3.1 socket reads per request, 16-17 instead of 17.5-21.5 us
-        // of CPU. With nothing else to run, the yield returns at once.
-        Thread.yield();
     }
 
     /** @return the exchange, when a route matched */

@@ -136,12 +136,6 @@ public final class UpstreamClient implements AutoCloseable {
             try {
                 conn.timeout(TimeUnit.MILLISECONDS.toNanos(readTimeoutMs));
                 writeRequest(conn, pool.authority(), request);
-                if (Thread.currentThread().isVirtual()) {
-                    // the upstream needs a while to answer: run the other requests' threads first, so that the read
-                    // usually finds the answer there instead of an EAGAIN read, an epoll registration and a park
-                    // (one core, issue 19: 3.0-3.2 socket reads per request instead of 4.0, and 25% more requests)
-                    Thread.yield();
-                }
                 UpstreamResponse response = readResponse(conn, request.method());
                 if (response == null) {   // closed before a status line: the classic stale keep-alive case
                     throw new EOFException("upstream closed the connection before responding");
