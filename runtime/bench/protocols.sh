@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTPS and HTTP/2 against nginx, same certificate, same upstream, one run: keep-alive HTTPS, new TLS handshakes
 # per second (a connection per request), and HTTP/2 with h2load (8 connections x 8 streams). Sluice runs as users
-# run it (bin/sluice and its defaults, --tls-port with the default certificate), pinned to CPU 0 like the nginx
+# run it (bin/sluice and its defaults, access log included; --tls-port with the default certificate; BENCH_SLUICE_ARGS
+# adds options), pinned to CPU 0 like the nginx
 # proxy; wrk/h2load and the upstream nginx share CPU 1. Results: runtime/bench/RESULTS.md.
 #   RUNS=3 DURATION=15 WARMUP=120 runtime/bench/protocols.sh
 set -euo pipefail
@@ -49,7 +50,7 @@ routes:
 CONF
 rm -rf "$OUT/sluice-data"
 taskset -c 0 "$ROOT/bin/sluice" start --config "$OUT/sluice.yaml" --data-dir "$OUT/sluice-data" \
-    --proxy-host 127.0.0.1 --proxy-port "$SLUICE_PLAIN" --admin-port "$ADMIN_PORT" --access-log off \
+    --proxy-host 127.0.0.1 --proxy-port "$SLUICE_PLAIN" --admin-port "$ADMIN_PORT" ${BENCH_SLUICE_ARGS:-} \
     --tls-port "$SLUICE_PORT" --tls-cert "$OUT/cert.pem" --tls-key "$OUT/key.pem" > "$OUT/sluice.log" 2>&1 &
 SLUICE_PID=$!
 PIDS+=("$SLUICE_PID")
