@@ -12,7 +12,7 @@ import java.util.Locale;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The line formats' timestamps (formatted once per second and reused) and the writer's timer-driven drain. */
+/** The line formats' timestamps (formatted once per second and reused), the writer's drain, and failing writes. */
 class AccessLogTest {
     private static AccessLog.Entry at(long epochMillis) {
         return new AccessLog.Entry(epochMillis, "10.0.0.1", "GET", "/a", "HTTP/1.1", 200, 10, null, null, 1_000_000,
@@ -51,7 +51,7 @@ class AccessLogTest {
     }
 
     @Test
-    void queuedLinesAreWrittenWithoutAnyWakeUpAndAllOfThemOnClose() {
+    void queuedLinesAreAllWrittenByCloseAndNoneDropped() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         AccessLog log = AccessLog.create(AccessLog.Format.COMBINED, out, false, "test", 10_000);
         for (int i = 0; i < 5_000; i++) {
@@ -61,5 +61,30 @@ class AccessLogTest {
         assertEquals(5_000, log.written());
         assertEquals(0, log.dropped());
         assertEquals(5_000, out.toString().lines().count());
+    }
+
+    @Test
+    void aFailingOutputDropsAndCountsLinesAndNeverReachesTheRequestPath() {
+        java.io.OutputStream broken = new java.io.OutputStream() {
+            @Override
+            public void write(int b) throws java.io.IOException {
+                throw new java.io.IOException("disk full");
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws java.io.IOException {
+                throw new java.io.IOException("disk full");
+            }
+        };
+        AccessLog log = AccessLog.create(AccessLog.Format.JSON, broken, false, "broken", 10_000);
+        for (int i = 0; i < 100_000; i++) {   // more than the 64 KB buffer: the writes reach the broken stream
+            log.log(at(1_000L * i));   // never throws, whatever the output does
+        }
+        log.close();
+        // at most one 64 KB buffer of lines (each over 100 bytes) was accepted before the first write failed
+        assertTrue(log.written() <= 64 * 1024 / 100, "written " + log.written());
+        assertTrue(log.dropped() >= 100_000 - 64 * 1024 / 100, "dropped " + log.dropped());
+        log.log(at(0));   // closed: dropped and counted, not thrown
+        assertTrue(log.dropped() >= 1);
     }
 }
