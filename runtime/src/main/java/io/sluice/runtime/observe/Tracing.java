@@ -201,6 +201,17 @@ public final class Tracing implements AutoCloseable {
     }
 
     /**
+     * Puts a span's context in the headers sent upstream, for a request that is not sampled: no CLIENT span is made
+     * under it (it would not be recorded), so the upstream's parent is the request's span.
+     *
+     * @param request the request span (not recording)
+     * @param out     the headers sent upstream ({@code traceparent} is replaced)
+     */
+    public static void propagate(Span request, Headers out) {
+        W3C.inject(Context.root().with(request), out, HEADERS);
+    }
+
+    /**
      * Ends a span with a failure.
      *
      * @param span      the span

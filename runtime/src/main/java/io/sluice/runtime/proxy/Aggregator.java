@@ -187,6 +187,9 @@ final class Aggregator {
             }
             String target = call.spec().url().expand(ex.route().params());
             Headers sent = headers;
+            if (ex.unsampled != null && running == 0) {
+                Tracing.propagate(ex.unsampled, headers);   // not sampled: the request's context, shared by the calls
+            }
             if (ex.span != null) {
                 sent = new Headers(headers);   // each call has its own span, so its own traceparent
                 p.span = tracing.startUpstream(ex.span, call.spec().method(), call.origin() + target, 1, sent);

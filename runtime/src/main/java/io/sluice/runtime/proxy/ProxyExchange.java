@@ -54,8 +54,14 @@ final class ProxyExchange implements Exchange, Request {
     byte[] switchHead;
     /** The client's request is a gRPC call: the gateway's own errors are answered as gRPC statuses. */
     boolean grpc;
-    /** The request's span when tracing is on, else null. */
+    /** The request's span when tracing is on and the request is sampled, else null. */
     io.opentelemetry.api.trace.Span span;
+    /**
+     * The request's span when tracing is on and the request is not sampled (not recording), else null: no filter or
+     * upstream spans are started under it (each would cost a span builder and be dropped), but its context is the
+     * {@code traceparent} sent upstream, so the trace id stays the one in the node's logs.
+     */
+    io.opentelemetry.api.trace.Span unsampled;
 
     /** How a path a filter sets is canonicalised: the same rules as the client's. */
     private final io.sluice.runtime.edge.CanonicalPath.Options pathOptions;

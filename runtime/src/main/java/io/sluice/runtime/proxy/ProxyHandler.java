@@ -309,9 +309,11 @@ public final class ProxyHandler implements Handler {
                 if (clientSubject != null) {
                     ex.request().headers().set(route.spec().tls().clientSubjectHeader(), clientSubject);
                 }
-                if (span != null) {
+                if (span != null && span.isRecording()) {
                     ex.span = span;
                     Tracing.routed(span, method, route.spec().id(), ex.requestId());
+                } else if (span != null) {
+                    ex.unsampled = span;   // not sampled: no child spans, but its context goes upstream
                 }
                 try {
                     proxy(req, res, ex, method, r.contentLength(), route);
@@ -655,6 +657,9 @@ public final class ProxyHandler implements Handler {
             String upstreamTarget = target.basePath() + ex.path() + (ex.query().isEmpty() ? "" : "?" + ex.query());
             Span span = ex.span == null ? null : gateway.tracing().startUpstream(ex.span, method,
                     target.url() + ex.path() + (ex.query().isEmpty() ? "" : "?" + ex.query()), sends, headers);
+            if (ex.unsampled != null && sends == 1) {
+                Tracing.propagate(ex.unsampled, headers);
+            }
             long sent = System.nanoTime();
             UpstreamResponse up;
             target.begin();

@@ -154,6 +154,30 @@ class TracingIT {
     }
 
     @Test
+    void anUnsampledRequestMakesNoSpansButItsContextGoesUpstream() throws Exception {
+        // the SDK's default sampler follows the parent: a client's trace with flags 00 is not sampled
+        String unsampled = "5bf92f3577b34da6a3ce929d0e0e4736";
+        RawHttp.Response r = get("/traced/x", "traceparent: 00-" + unsampled + "-" + PARENT + "-00");
+        assertEquals(200, r.status());
+        assertEquals("a", r.header("X-Trace-Response"), "the filters still ran");
+        assertEquals("a", up.last().header("X-Trace"));
+        String sent = up.last().header("traceparent");
+        assertEquals(55, sent.length(), sent);
+        assertEquals("00-" + unsampled + "-", sent.substring(0, 36), "the client's trace id goes on: " + sent);
+        assertNotEquals(PARENT, sent.substring(36, 52), "the upstream's parent is the gateway's span");
+        assertNotEquals("0000000000000000", sent.substring(36, 52));
+        assertEquals("-00", sent.substring(52), "not sampled: " + sent);
+        assertEquals(1, up.last().headers().get("traceparent").size());
+
+        // a sampled request after it: its spans are there and the unsampled trace has none (spans end after the
+        // response is written, so wait for the sampled one before looking)
+        assertEquals(200, get("/traced/y", "traceparent: 00-" + TRACE + "-" + PARENT + "-01").status());
+        trace(s -> TRACE.equals(s.getTraceId()));
+        assertTrue(spans.getFinishedSpanItems().stream().noneMatch(s -> s.getTraceId().equals(unsampled)),
+                "no span of the unsampled request: " + spans.getFinishedSpanItems());
+    }
+
+    @Test
     void startsATraceWhenTheClientSentNoneOrAnInvalidOne() throws Exception {
         for (String[] headers : List.of(new String[0],
                 new String[] {"traceparent: 00-00000000000000000000000000000000-" + PARENT + "-01"},
