@@ -31,6 +31,7 @@ import io.sluice.runtime.routing.Router;
 import io.sluice.registry.config.GatewayConfig;
 import io.sluice.runtime.upstream.ClientBodyException;
 import io.sluice.runtime.upstream.Endpoint;
+import io.sluice.runtime.upstream.ReadAhead;
 import io.sluice.runtime.upstream.Upstream;
 import io.sluice.runtime.upstream.RequestBody;
 import io.sluice.runtime.upstream.UpstreamException;
@@ -94,6 +95,8 @@ public final class ProxyHandler implements Handler {
             // Helidon says "Connection: close" but would go on reading: nothing after this request is read
             throw new CloseConnectionException("connection closed after the response");
         }
+        // Helidon reads the connection's next request as soon as this returns; the client has rarely sent it yet
+        ReadAhead.beforeRead();
     }
 
     /** @return the exchange, when a route matched */

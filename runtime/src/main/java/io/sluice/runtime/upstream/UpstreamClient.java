@@ -136,6 +136,7 @@ public final class UpstreamClient implements AutoCloseable {
             try {
                 conn.timeout(TimeUnit.MILLISECONDS.toNanos(readTimeoutMs));
                 writeRequest(conn, pool.authority(), request);
+                ReadAhead.beforeRead();   // the upstream needs a while to answer: let the other requests run first
                 UpstreamResponse response = readResponse(conn, request.method());
                 if (response == null) {   // closed before a status line: the classic stale keep-alive case
                     throw new EOFException("upstream closed the connection before responding");
