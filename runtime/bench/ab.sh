@@ -99,7 +99,7 @@ echo "bench: warming up A and B, ${WARMUP} s each on the no-plugin route and $((
 for s in A B; do measure "$s" 1k.txt "$WARMUP" >/dev/null; measure "$s" chain/1k.txt $((WARMUP / 3)) >/dev/null; done
 : > "$OUT/runs.txt"
 for i in $(seq 1 "$RUNS"); do
-    echo "nginx $(SLUICE_PORT= SLUICE_PID= ADMIN_PORT= wrk_run "http://127.0.0.1:$NGX_PORT/1k.txt" "$DURATION")" | tee -a "$OUT/runs.txt"
+    echo "nginx $(SLUICE_PORT=none SLUICE_PID= ADMIN_PORT= wrk_run "http://127.0.0.1:$NGX_PORT/1k.txt" "$DURATION")" | tee -a "$OUT/runs.txt"
     for s in A B; do echo "$s $(measure "$s" 1k.txt "$DURATION")" | tee -a "$OUT/runs.txt"; done
     for s in A B; do echo "${s}-chain $(measure "$s" chain/1k.txt "$DURATION")" | tee -a "$OUT/runs.txt"; done
 done
