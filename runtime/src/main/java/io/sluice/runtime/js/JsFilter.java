@@ -25,6 +25,11 @@ final class JsFilter implements Filter, Preparable {
     private final String confJson;
     private final JsLimits limits;
     private final Binding binding;
+    /** Completed calls of each phase, counted up to a little past the cold limit (racy: an estimate is enough). */
+    private volatile int requestCalls;
+    private volatile int responseCalls;
+    /** Until when (System.nanoTime) this filter runs on the sandbox's workers only, after a slow call on a carrier. */
+    private volatile long inlineBarredUntil = System.nanoTime();
 
     JsFilter(JsSandbox sandbox, JsScript script, String confJson, JsLimits limits, String where) {
         this.sandbox = sandbox;
@@ -48,6 +53,30 @@ final class JsFilter implements Filter, Preparable {
 
     Binding binding() {
         return binding;
+    }
+
+    /** Counts a completed call of a phase. */
+    void called(boolean request) {
+        if (request) {
+            if (requestCalls < 1_000) {
+                requestCalls++;
+            }
+        } else if (responseCalls < 1_000) {
+            responseCalls++;
+        }
+    }
+
+    /** @return whether the phase completed at least {@code calls} calls (in any context) */
+    boolean warm(boolean request, int calls) {
+        return (request ? requestCalls : responseCalls) >= calls;
+    }
+
+    boolean inlineBarred(long now) {
+        return inlineBarredUntil - now > 0;
+    }
+
+    void barInline(long until) {
+        inlineBarredUntil = until;
     }
 
     @Override

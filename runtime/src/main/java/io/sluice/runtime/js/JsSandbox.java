@@ -73,10 +73,29 @@ public final class JsSandbox implements AutoCloseable {
     /** Yields of an idle worker before it parks. */
     private static final int SPINS = Integer.getInteger("sluice.js.spins", 64);
     private static final long IDLE_CONTEXT_NANOS = TimeUnit.SECONDS.toNanos(60);
+    /**
+     * A call on the request's thread that took longer than this bars its filter from running there for
+     * {@link #INLINE_BAR_NANOS}: a slow script holds its carrier, and with it the requests queued on that carrier,
+     * so it runs on the workers, where the OS shares the CPU between it and them.
+     */
+    private static final long INLINE_SLOW_NANOS = TimeUnit.MICROSECONDS.toNanos(
+            Long.getLong("sluice.js.inline-max-us", 2000));
+    private static final long INLINE_BAR_NANOS = TimeUnit.MILLISECONDS.toNanos(
+            Long.getLong("sluice.js.inline-bar-ms", 10_000));
 
     private final Engine engine;
     private final Source prelude;
     private final Worker[] workers;
+    /** Where warm invocations run on the request's own thread (see {@link Slot}); empty when that is off. */
+    private final Slot[] slots;
+    /** The workers and the slots: every place an invocation runs, for the watchdog and {@link #prepare}. */
+    private final Runner[] runners;
+    /** Bindings a slot found without a context, being made off the request path (see {@link #prepareLater}). */
+    private final java.util.Set<JsFilter.Binding> preparing = ConcurrentHashMap.newKeySet();
+    private final io.micrometer.core.instrument.Counter onRequestThread =
+            io.micrometer.core.instrument.Metrics.counter("sluice.js.invocations", "thread", "request");
+    private final io.micrometer.core.instrument.Counter onWorker =
+            io.micrometer.core.instrument.Metrics.counter("sluice.js.invocations", "thread", "worker");
     private final LinkedTransferQueue<Task> queue = new LinkedTransferQueue<>();
     private final AtomicInteger queued = new AtomicInteger();
     private final int maxQueued;
@@ -110,6 +129,13 @@ public final class JsSandbox implements AutoCloseable {
         for (int i = 0; i < workers; i++) {
             this.workers[i] = new Worker(i);
         }
+        this.slots = new Slot[workers > 0 && OnCarrier.AVAILABLE ? OnCarrier.SLOTS : 0];
+        for (int i = 0; i < slots.length; i++) {
+            slots[i] = new Slot(i);
+        }
+        this.runners = new Runner[workers + slots.length];
+        System.arraycopy(this.workers, 0, runners, 0, workers);
+        System.arraycopy(slots, 0, runners, workers, slots.length);
         threads.setThreadAllocatedMemoryEnabled(true);
         this.watchdog = Thread.ofPlatform().daemon().name("sluice-js-watchdog").start(this::watch);
     }
@@ -135,7 +161,10 @@ public final class JsSandbox implements AutoCloseable {
      * after the sandbox started. Statements and allocation stay bounded as always, so a runaway script is still
      * stopped; only wall-clock time is allowed more.
      */
-    private boolean cold(Loaded l, boolean request, long now) {
+    private boolean cold(Loaded l, boolean request, long now, boolean onCarrier) {
+        if (onCarrier) {
+            return l == null;   // only warm filters run there; its own deadline keeps a pinned carrier's wait short
+        }
         return l == null || l.calls(request) < COLD_CALLS || now - started < WARMUP_NANOS;
     }
 
@@ -231,7 +260,7 @@ public final class JsSandbox implements AutoCloseable {
     void prepare(JsFilter filter) {
         JsFilter.Binding key = filter.binding();
         JsLimits limits = filter.limits();
-        for (Worker w : workers) {
+        for (Runner w : runners) {
             if (closed || w.contexts.containsKey(key)) {
                 continue;
             }
@@ -253,7 +282,7 @@ public final class JsSandbox implements AutoCloseable {
             }, Duration.ofNanos(LOAD_DEADLINE_NANOS), limits.memoryBytes(), false, "sluice-js-prepare");
             if (breach.isPresent() || made[0] == null) {
                 LOG.log(System.Logger.Level.DEBUG, () -> "preparing " + filter.script().key() + " for "
-                        + w.thread.getName() + " failed (" + breach.map(Enum::name).orElse(String.valueOf(failed[0]))
+                        + w.name() + " failed (" + breach.map(Enum::name).orElse(String.valueOf(failed[0]))
                         + "); it loads on first use");
                 try {
                     c.close(true);
@@ -285,6 +314,12 @@ public final class JsSandbox implements AutoCloseable {
             throw breach(filter, BudgetExceeded.Kind.QUARANTINED, false,
                     "filter " + filter.script().key() + " is quarantined after repeated budget breaches");
         }
+        if (slots.length > 0 && Thread.currentThread().isVirtual()) {
+            Task inline = onCarrier(filter, request, exchange);
+            if (inline != null) {
+                return outcome(filter, inline);
+            }
+        }
         if (queued.incrementAndGet() > maxQueued) {
             queued.decrementAndGet();
             throw breach(filter, BudgetExceeded.Kind.SATURATED, false, "JavaScript sandbox saturated");
@@ -309,6 +344,86 @@ public final class JsSandbox implements AutoCloseable {
             throw breach(filter, BudgetExceeded.Kind.SATURATED, false,
                     "no JavaScript worker free within " + filter.limits().deadlineMs() + " ms");
         }
+        return outcome(filter, t);
+    }
+
+    /**
+     * Runs a warm filter's phase on the request's own virtual thread, pinned to its carrier for the call: no hand-off
+     * to a worker (a queue, a park and a wake-up each way, which cost more than a compiled filter). The budgets hold
+     * as on a worker: statements are GraalJS's; the watchdog reads the carrier's allocation counter (the JDK counts
+     * per platform thread, and a pinned virtual thread is the only one its carrier runs) and its deadline, and
+     * cancels the context. Falls back to the workers (returns null) while the sandbox or the filter is cold, while
+     * the filter is barred after a slow call, when every slot is taken, or when the slot has no context for the
+     * binding (one is then made off the request path).
+     *
+     * @return the finished invocation, or null when it must go to a worker
+     */
+    private Task onCarrier(JsFilter filter, boolean request, Exchange exchange) {
+        long now = System.nanoTime();
+        if (now - started < WARMUP_NANOS || !filter.warm(request, COLD_CALLS) || filter.inlineBarred(now)) {
+            return null;
+        }
+        OnCarrier.pin();
+        try {
+            Thread carrier = OnCarrier.carrier();
+            Slot slot = claim(carrier);
+            if (slot == null) {
+                return null;
+            }
+            try {
+                if (!slot.contexts.containsKey(filter.binding())) {
+                    prepareLater(filter);
+                    return null;
+                }
+                onRequestThread.increment();
+                slot.carrier = carrier;
+                Task t = new Task(filter, request, exchange, Thread.currentThread(), 0, 0, 0);
+                long t0 = System.nanoTime();
+                slot.run(t);
+                if (System.nanoTime() - t0 > INLINE_SLOW_NANOS) {
+                    filter.barInline(System.nanoTime() + INLINE_BAR_NANOS);
+                }
+                slot.sweep();
+                return t;
+            } finally {
+                slot.carrier = null;
+                slot.claimed.set(false);
+            }
+        } finally {
+            OnCarrier.unpin();
+        }
+    }
+
+    private Slot claim(Thread carrier) {
+        int n = slots.length;
+        int first = (int) (carrier.threadId() % n);
+        for (int i = 0; i < n; i++) {
+            Slot s = slots[(first + i) % n];
+            if (!s.claimed.get() && s.claimed.compareAndSet(false, true)) {
+                return s;
+            }
+        }
+        return null;   // more carriers than slots (the scheduler compensates for blocked ones): a worker runs it
+    }
+
+    /**
+     * Makes a binding's missing contexts on a platform thread of its own ({@link #prepare}), once at a time per
+     * binding; the filter runs on workers for a second meanwhile.
+     */
+    private void prepareLater(JsFilter filter) {
+        filter.barInline(System.nanoTime() + TimeUnit.SECONDS.toNanos(1));
+        if (!closed && preparing.add(filter.binding())) {
+            Thread.ofPlatform().daemon().name("sluice-js-prepare").start(() -> {
+                try {
+                    prepare(filter);
+                } finally {
+                    preparing.remove(filter.binding());
+                }
+            });
+        }
+    }
+
+    private Object[] outcome(JsFilter filter, Task t) {
         if (t.breach != null) {
             throw breach(filter, t.breach, true, t.breachMessage);
         }
@@ -338,7 +453,7 @@ public final class JsSandbox implements AutoCloseable {
                 stalled += late;
             }
             lastTick = now;
-            for (Worker w : workers) {
+            for (Runner w : runners) {
                 if (w.busyCold) {
                     lastCold = now;
                 }
@@ -352,7 +467,7 @@ public final class JsSandbox implements AutoCloseable {
                     kind = BudgetExceeded.Kind.DEADLINE;
                     reason = "ran past its " + w.limits.deadlineMs() + " ms deadline";
                 } else {
-                    long allocated = threads.getThreadAllocatedBytes(w.thread.threadId()) - w.allocatedAtStart;
+                    long allocated = w.allocated() - w.allocatedAtStart;
                     if (allocated <= w.limits.memoryBytes()) {
                         w.overBudgetSeq = 0;
                     } else if (w.overBudgetSeq != seq) {
@@ -452,9 +567,11 @@ public final class JsSandbox implements AutoCloseable {
         }
     }
 
-    /** A worker thread with its own contexts; the watchdog reads its volatile fields. */
-    private final class Worker {
-        final Thread thread;
+    /**
+     * Where invocations run, each with its own contexts (one per binding, used by one thread at a time): a worker
+     * thread, or a slot on a request's thread. The watchdog reads its volatile fields.
+     */
+    private abstract class Runner {
         /** positive: sequence number of the running invocation; negative: cancelled by the watchdog; 0: idle */
         final AtomicLong running = new AtomicLong();
         volatile long deadline;
@@ -475,57 +592,28 @@ public final class JsSandbox implements AutoCloseable {
          * Its contexts by binding. Only this worker uses, replaces or removes them; {@link #prepare} adds ones made
          * elsewhere (absent keys only), which the map hands over safely.
          */
-        private final Map<JsFilter.Binding, Loaded> contexts = new ConcurrentHashMap<>();
+        final Map<JsFilter.Binding, Loaded> contexts = new ConcurrentHashMap<>();
         private long seq;
         private long lastSweep = System.nanoTime();
 
-        Worker(int i) {
-            thread = Thread.ofPlatform().daemon().name("sluice-js-" + i).unstarted(this::loop);
-            thread.start();
-        }
+        /** @return for logs */
+        abstract String name();
 
-        private void loop() {
-            warmUp();
-            while (!closed) {
-                idle = true;
-                Task t = queue.poll();
-                // Before parking, yield the CPU a few times: under load the next task arrives while this thread is
-                // runnable, so the request side offers it without a wake-up (a futex call and a context switch
-                // each way, which cost more than a compiled filter). An idle worker parks after ~SPINS yields.
-                for (int i = 0; t == null && i < SPINS; i++) {
-                    Thread.yield();
-                    t = queue.poll();
-                }
-                if (t == null) {
-                    try {
-                        t = queue.take();
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-                idle = false;
-                if (!t.state.compareAndSet(Task.QUEUED, Task.RUNNING)) {
-                    continue;   // its request gave up waiting
-                }
-                queued.decrementAndGet();
-                run(t);
-                t.done();
-                sweep();
-            }
-        }
+        /** @return the bytes allocated so far by the platform thread the running invocation runs on */
+        abstract long allocated();
 
-        private void run(Task t) {
+        void run(Task t) {
             JsFilter.Binding key = t.filter.binding();
             Loaded l = contexts.get(key);
             long mine = ++seq;
             limits = t.filter.limits();
             Context c = l != null ? l.context() : newContext(limits.statements());
             context = c;
-            allocatedAtStart = threads.getCurrentThreadAllocatedBytes();
+            allocatedAtStart = allocated();
             // cold code (a new context: prelude, module top level, first call; a phase's first calls; the first
             // seconds after a start) gets the cold allowance; warm calls their own deadline
             long now = System.nanoTime();
-            boolean cold = cold(l, t.request, now);
+            boolean cold = cold(l, t.request, now, this instanceof Slot);
             if (cold) {
                 coldCalls.incrementAndGet();
             }
@@ -543,7 +631,7 @@ public final class JsSandbox implements AutoCloseable {
                     }
                     // the first call in a fresh context also runs cold (the facade's first use), so it stays
                     // under the load deadline; statements and allocation are bounded as always
-                    allocatedAtStart = threads.getCurrentThreadAllocatedBytes();
+                    allocatedAtStart = allocated();
                 }
                 l.lastUsed = System.nanoTime();
                 Value fn = t.request ? l.onRequest() : l.onResponse();
@@ -553,6 +641,7 @@ public final class JsSandbox implements AutoCloseable {
                     t.result = JsModules.toArray(r);
                 }
                 l.called(t.request);
+                t.filter.called(t.request);
             } catch (PolyglotException e) {
                 discard = true;   // a context that threw may hold half-done state; start the next one clean
                 if (e.isResourceExhausted()) {
@@ -583,6 +672,72 @@ public final class JsSandbox implements AutoCloseable {
                 } catch (RuntimeException e) {
                     LOG.log(System.Logger.Level.DEBUG, "closing a context: " + e);
                 }
+            }
+        }
+
+        void sweep() {
+            long now = System.nanoTime();
+            if (now - lastSweep < TimeUnit.SECONDS.toNanos(5)) {
+                return;
+            }
+            lastSweep = now;
+            for (Iterator<Loaded> it = contexts.values().iterator(); it.hasNext(); ) {
+                Loaded l = it.next();
+                if (now - l.lastUsed > IDLE_CONTEXT_NANOS) {
+                    it.remove();
+                    l.close();
+                }
+            }
+        }
+    }
+
+    /** A platform thread taking tasks from the queue. */
+    private final class Worker extends Runner {
+        final Thread thread;
+
+        Worker(int i) {
+            thread = Thread.ofPlatform().daemon().name("sluice-js-" + i).unstarted(this::loop);
+            thread.start();
+        }
+
+        @Override
+        String name() {
+            return thread.getName();
+        }
+
+        @Override
+        long allocated() {
+            return threads.getThreadAllocatedBytes(thread.threadId());
+        }
+
+        private void loop() {
+            warmUp();
+            while (!closed) {
+                idle = true;
+                Task t = queue.poll();
+                // Before parking, yield the CPU a few times: under load the next task arrives while this thread is
+                // runnable, so the request side offers it without a wake-up (a futex call and a context switch
+                // each way, which cost more than a compiled filter). An idle worker parks after ~SPINS yields.
+                for (int i = 0; t == null && i < SPINS; i++) {
+                    Thread.yield();
+                    t = queue.poll();
+                }
+                if (t == null) {
+                    try {
+                        t = queue.take();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                idle = false;
+                if (!t.state.compareAndSet(Task.QUEUED, Task.RUNNING)) {
+                    continue;   // its request gave up waiting
+                }
+                queued.decrementAndGet();
+                onWorker.increment();
+                run(t);
+                t.done();
+                sweep();
             }
         }
 
@@ -628,20 +783,32 @@ public final class JsSandbox implements AutoCloseable {
                 busyCold = false;
             }
         }
+    }
 
-        private void sweep() {
-            long now = System.nanoTime();
-            if (now - lastSweep < TimeUnit.SECONDS.toNanos(5)) {
-                return;
-            }
-            lastSweep = now;
-            for (Iterator<Loaded> it = contexts.values().iterator(); it.hasNext(); ) {
-                Loaded l = it.next();
-                if (now - l.lastUsed > IDLE_CONTEXT_NANOS) {
-                    it.remove();
-                    l.close();
-                }
-            }
+    /**
+     * A place on a request's own thread where a warm invocation runs (see {@link #onCarrier}): claimed by one
+     * request at a time, it holds its own contexts like a worker. There are as many as the virtual-thread scheduler
+     * has carriers, since each running call pins one.
+     */
+    private final class Slot extends Runner {
+        final java.util.concurrent.atomic.AtomicBoolean claimed = new java.util.concurrent.atomic.AtomicBoolean();
+        /** the carrier the claiming request is pinned to, while it holds the slot */
+        volatile Thread carrier;
+        private final int index;
+
+        Slot(int index) {
+            this.index = index;
+        }
+
+        @Override
+        String name() {
+            return "request-thread slot " + index;
+        }
+
+        @Override
+        long allocated() {
+            Thread c = carrier;
+            return c == null ? 0 : threads.getThreadAllocatedBytes(c.threadId());
         }
     }
 

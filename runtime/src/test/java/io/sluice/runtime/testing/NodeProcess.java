@@ -59,7 +59,9 @@ public final class NodeProcess implements AutoCloseable {
                 "-XX:+UnlockExperimentalVMOptions", "-XX:+EnableJVMCI",
                 "--module-path", String.join(File.pathSeparator, modules), "--add-modules", "org.graalvm.polyglot",
                 "--upgrade-module-path", String.join(File.pathSeparator, upgrade),
-                "--enable-native-access=org.graalvm.truffle", "--sun-misc-unsafe-memory-access=allow"));
+                "--enable-native-access=org.graalvm.truffle", "--sun-misc-unsafe-memory-access=allow",
+                // as bin/sluice: ReadAhead, and JavaScript filters on request threads (js/OnCarrier)
+                "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-exports=java.base/jdk.internal.vm=ALL-UNNAMED"));
         cmd.addAll(List.of(jvmFlags));
         cmd.addAll(List.of("-cp", String.join(File.pathSeparator, classPath), "io.sluice.runtime.Main", "start",
                 "--data-dir", dataDir.toString(), "--proxy-host", "127.0.0.1", "--proxy-port", "0",
