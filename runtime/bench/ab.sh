@@ -3,7 +3,8 @@
 # bin/sluice as SLUICE_JAVA_OPTS; everything else is bin/sluice's defaults) and the nginx reverse proxy as the
 # reference, measured in alternating rounds, so that the machine's drift (this one's speed changed 2x within an hour)
 # falls on both sides alike. Each round: nginx, A and B on the no-plugin route, A and B on the chain route
-# (key-auth + rate-limit (policy redis) + transform). Compare the CPU µs per request column (each process's own CPU
+# (key-auth + rate-limit (policy redis) + transform), and with JS=1 (the default) A and B on a route running the
+# sample JavaScript filter ab-tagger-js alone (uploaded through the admin API). Compare the CPU µs per request column (each process's own CPU
 # over the requests it served) between A and B of the same round; RESULTS.md quotes medians over rounds.
 #
 # Layout as run.sh: nginx proxy and both Sluice processes on CPU 0 (one is measured at a time; the other idles),
@@ -12,7 +13,8 @@
 #   A_OPTS="-Dsluice.readAhead.off=true" B_OPTS="" runtime/bench/ab.sh        # ReadAhead off / on
 #   A_OPTS="" B_OPTS="-Dotel.traces.exporter=otlp -Dotel.exporter.otlp.traces.endpoint=http://127.0.0.1:19027/v1/traces
 #       -Dotel.traces.sampler=parentbased_traceidratio -Dotel.traces.sampler.arg=0.1" runtime/bench/ab.sh   # tracing
-#   defaults: RUNS=4 DURATION=15 WARMUP=60 CONNS=64
+#   A_OPTS="-Dsluice.js.inline=false" B_OPTS="" runtime/bench/ab.sh        # JavaScript on workers only / on request threads
+#   defaults: RUNS=4 DURATION=15 WARMUP=60 CONNS=64 JS=1
 # Prints one line per measurement: "name rps p50_ms p99_ms cpu_us_per_request failed cpu0_busy% cpu1_busy% bytes/req",
 # then the medians. Needs what run.sh needs, and Redis at REDIS_URL. Targets 127.0.0.1 only; stops what it started.
 set -euo pipefail
@@ -28,6 +30,9 @@ WARMUP=${WARMUP:-60}
 CONNS=${CONNS:-64}
 A_OPTS=${A_OPTS:-}
 B_OPTS=${B_OPTS:-}
+JS=${JS:-1}
+TOKEN=bench-admin-token-0123456789abcdef
+JS_FILTER="$ROOT/sample-plugins/js-filters/src/main/js/ab-tagger.js"
 UP_PORT=19031 NGX_PORT=19032 A_PORT=19033 A_ADMIN=19034 B_PORT=19035 B_ADMIN=19036 OTLP_PORT=19027
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 BENCH_KEY=sk_bench_0123456789abcdef0123456789abcdef
@@ -76,7 +81,7 @@ CONF
 # bin/sluice builds the runtime when its sources changed (about a minute): before the start-up waits, not in them
 "$ROOT/bin/sluice" help >/dev/null
 start() { # name proxy-port admin-port jvm-options
-    SLUICE_JAVA_OPTS="$4" taskset -c 0 "$ROOT/bin/sluice" start --config "$OUT/sluice.yaml" --data-dir "$OUT/data-$1" \
+    SLUICE_ADMIN_TOKEN=$TOKEN SLUICE_JAVA_OPTS="$4" taskset -c 0 "$ROOT/bin/sluice" start --config "$OUT/sluice.yaml" --data-dir "$OUT/data-$1" \
         --proxy-host 127.0.0.1 --proxy-port "$2" --admin-port "$3" > "$OUT/sluice-$1.log" 2>&1 &
     PIDS+=("$!")
     eval "PID_$1=$!"
@@ -87,6 +92,16 @@ start() { # name proxy-port admin-port jvm-options
     curl -fs "http://127.0.0.1:$2/1k.txt" | wc -c | grep -q 1024 || { echo "bench: Sluice $1 does not proxy"; cat "$OUT/sluice-$1.log"; exit 1; }
     curl -fs -H "X-API-Key: $BENCH_KEY" "http://127.0.0.1:$2/chain/1k.txt" | wc -c | grep -q 1024 \
         || { echo "bench: Sluice $1's chain route does not proxy"; cat "$OUT/sluice-$1.log"; exit 1; }
+    if [ "$JS" = 1 ]; then
+        local auth="Authorization: Bearer $TOKEN"
+        curl -fsS -H "$auth" -H 'Content-Type: application/javascript' --data-binary "@$JS_FILTER" \
+            "http://127.0.0.1:$3/v1/filters" >/dev/null
+        curl -fsS -X PUT -H "$auth" -H 'Content-Type: application/json' "http://127.0.0.1:$3/v1/routes/js" -d "{
+            \"paths\": [\"/js/**\"], \"strip_prefix\": \"/js\", \"upstream\": {\"targets\": [{\"url\": \"http://127.0.0.1:$UP_PORT\"}]},
+            \"plugins\": [{\"name\": \"ab-tagger-js\", \"config\": {\"experiment\": \"checkout\", \"percent_b\": 50}}]}" >/dev/null
+        curl -fsi "http://127.0.0.1:$2/js/1k.txt" | grep -qi '^x-ab-variant:' \
+            || { echo "bench: Sluice $1's JavaScript route does not run its filter"; cat "$OUT/sluice-$1.log"; exit 1; }
+    fi
 }
 start A "$A_PORT" "$A_ADMIN" "$A_OPTS"
 start B "$B_PORT" "$B_ADMIN" "$B_OPTS"
@@ -96,21 +111,29 @@ measure() { # A|B path seconds
     SLUICE_PORT=$port ADMIN_PORT=$admin SLUICE_PID=$pid wrk_run "http://127.0.0.1:$port/$2" "$3" -H "X-API-Key: $BENCH_KEY"
 }
 echo "bench: warming up A and B, ${WARMUP} s each on the no-plugin route and $((WARMUP / 3)) s on the chain"
-for s in A B; do measure "$s" 1k.txt "$WARMUP" >/dev/null; measure "$s" chain/1k.txt $((WARMUP / 3)) >/dev/null; done
+for s in A B; do
+    measure "$s" 1k.txt "$WARMUP" >/dev/null
+    measure "$s" chain/1k.txt $((WARMUP / 3)) >/dev/null
+    if [ "$JS" = 1 ]; then measure "$s" js/1k.txt $((WARMUP / 3)) >/dev/null; fi
+done
 : > "$OUT/runs.txt"
 for i in $(seq 1 "$RUNS"); do
     echo "nginx $(SLUICE_PORT=none SLUICE_PID= ADMIN_PORT= wrk_run "http://127.0.0.1:$NGX_PORT/1k.txt" "$DURATION")" | tee -a "$OUT/runs.txt"
     for s in A B; do echo "$s $(measure "$s" 1k.txt "$DURATION")" | tee -a "$OUT/runs.txt"; done
     for s in A B; do echo "${s}-chain $(measure "$s" chain/1k.txt "$DURATION")" | tee -a "$OUT/runs.txt"; done
+    if [ "$JS" = 1 ]; then
+        for s in A B; do echo "${s}-js $(measure "$s" js/1k.txt "$DURATION")" | tee -a "$OUT/runs.txt"; done
+    fi
 done
 col() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$OUT/runs.txt" | median; }
 {
     echo "date: $(date -u +%FT%TZ)  runs: $RUNS x ${DURATION}s  conns: $CONNS  warm-up: ${WARMUP}s"
     echo "A_OPTS: ${A_OPTS:-(none)}"
     echo "B_OPTS: ${B_OPTS:-(none)}"
-    for n in nginx A B A-chain B-chain; do
+    for n in nginx A B A-chain B-chain A-js B-js; do
+        grep -q "^$n " "$OUT/runs.txt" || continue
         echo "$n: median RPS $(col "$n" 2)  p50/p99 ms $(col "$n" 3)/$(col "$n" 4)  CPU us/request $(col "$n" 5)  busy CPU0/CPU1 $(col "$n" 7)%/$(col "$n" 8)%  bytes/req $(col "$n" 9)"
     done
-    echo "per round, CPU us/request B/A: no-plugin $(awk '$1=="A" {a=$5} $1=="B" {printf "%.3f ", $5/a}' "$OUT/runs.txt") chain $(awk '$1=="A-chain" {a=$5} $1=="B-chain" {printf "%.3f ", $5/a}' "$OUT/runs.txt")"
+    echo "per round, CPU us/request B/A: no-plugin $(awk '$1=="A" {a=$5} $1=="B" {printf "%.3f ", $5/a}' "$OUT/runs.txt") chain $(awk '$1=="A-chain" {a=$5} $1=="B-chain" {printf "%.3f ", $5/a}' "$OUT/runs.txt") js $(awk '$1=="A-js" {a=$5} $1=="B-js" {printf "%.3f ", $5/a}' "$OUT/runs.txt")"
     echo "per round, by CPU nginx/B: $(awk '$1=="nginx" {n=$5} $1=="B" {printf "%.3f ", n/$5}' "$OUT/runs.txt")  nginx/A: $(awk '$1=="nginx" {n=$5} $1=="A" {printf "%.3f ", n/$5}' "$OUT/runs.txt")"
 } | tee "$OUT/summary.txt"
