@@ -85,10 +85,13 @@ start() { # name proxy-port admin-port jvm-options
         --proxy-host 127.0.0.1 --proxy-port "$2" --admin-port "$3" > "$OUT/sluice-$1.log" 2>&1 &
     PIDS+=("$!")
     eval "PID_$1=$!"
-    for _ in $(seq 1 150); do
-        curl -fs "http://127.0.0.1:$3/ready" >/dev/null 2>&1 && break
+    # both nodes share core 0: the second starts while the first compiles, which can take well over 30 s
+    local ready=""
+    for _ in $(seq 1 600); do
+        curl -fs "http://127.0.0.1:$3/ready" >/dev/null 2>&1 && { ready=1; break; }
         sleep 0.2
     done
+    [ -n "$ready" ] || { echo "bench: Sluice $1 was not ready within 120 s"; cat "$OUT/sluice-$1.log"; exit 1; }
     curl -fs "http://127.0.0.1:$2/1k.txt" | wc -c | grep -q 1024 || { echo "bench: Sluice $1 does not proxy"; cat "$OUT/sluice-$1.log"; exit 1; }
     curl -fs -H "X-API-Key: $BENCH_KEY" "http://127.0.0.1:$2/chain/1k.txt" | wc -c | grep -q 1024 \
         || { echo "bench: Sluice $1's chain route does not proxy"; cat "$OUT/sluice-$1.log"; exit 1; }
