@@ -9,6 +9,7 @@ import org.flywaydb.core.Flyway;
 
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -40,6 +41,9 @@ public final class Store implements AutoCloseable {
         this.description = description;
     }
 
+    /** H2's {@code DATABASE_ALREADY_OPEN_1}: another process holds the file. */
+    private static final int H2_IN_USE = 90020;
+
     /**
      * The embedded store: an H2 database file under {@code dataDir}, migrated to the current schema.
      * Only one process can open it.
@@ -50,7 +54,18 @@ public final class Store implements AutoCloseable {
     public static Store embedded(Path dataDir) {
         String url = "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("store").toString().replace('\\', '/')
                 + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH";
-        return open(url, "embedded H2 (" + dataDir.resolve("store.mv.db") + ")", true);
+        String description = "embedded H2 (" + dataDir.resolve("store.mv.db") + ")";
+        // Opening the file (H2's classes, recovery, the first pages) can take seconds on a core busy with another
+        // start-up, and the pool waits 2 s for a connection, a wait meant for a database that does not answer,
+        // which a file cannot be. The first connection is made here without a time-out and held while the pool
+        // migrates; a file another process holds still fails at once.
+        try (Connection first = DriverManager.getConnection(url)) {
+            return open(url, description, true);
+        } catch (SQLException e) {
+            throw new StoreUnavailableException("cannot open " + description + ": " + (e.getErrorCode() == H2_IN_USE
+                    ? "it is in use by another process (one node per data dir; nodes share a store through"
+                    + " --postgres)" : rootMessage(e)), e);
+        }
     }
 
     /**
