@@ -138,5 +138,12 @@ col() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$OUT/runs.txt" | median; }
         echo "$n: median RPS $(col "$n" 2)  p50/p99 ms $(col "$n" 3)/$(col "$n" 4)  CPU us/request $(col "$n" 5)  busy CPU0/CPU1 $(col "$n" 7)%/$(col "$n" 8)%  bytes/req $(col "$n" 9)"
     done
     echo "per round, CPU us/request B/A: no-plugin $(awk '$1=="A" {a=$5} $1=="B" {printf "%.3f ", $5/a}' "$OUT/runs.txt") chain $(awk '$1=="A-chain" {a=$5} $1=="B-chain" {printf "%.3f ", $5/a}' "$OUT/runs.txt") js $(awk '$1=="A-js" {a=$5} $1=="B-js" {printf "%.3f ", $5/a}' "$OUT/runs.txt")"
+    if [ "$JS" = 1 ]; then   # where the JavaScript filter ran, over the whole run (warm-up included)
+        for s in A B; do
+            port=$A_ADMIN; [ "$s" = B ] && port=$B_ADMIN
+            echo "$s JavaScript invocations: $(curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port/metrics" \
+                | awk -F'[{}" ]+' '/^sluice_js_invocations_total\{/ {printf "%s %s ", $3, $4}')"
+        done
+    fi
     echo "per round, by CPU nginx/B: $(awk '$1=="nginx" {n=$5} $1=="B" {printf "%.3f ", n/$5}' "$OUT/runs.txt")  nginx/A: $(awk '$1=="nginx" {n=$5} $1=="A" {printf "%.3f ", n/$5}' "$OUT/runs.txt")"
 } | tee "$OUT/summary.txt"

@@ -3,9 +3,15 @@
 
 PIDS=()
 cleanup() {
+    local stopped=("${PIDS[@]}") d p
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for d in "$OUT"/nginx-*; do
-        [ -f "$d/nginx.pid" ] && kill "$(cat "$d/nginx.pid")" 2>/dev/null || true
+        [ -f "$d/nginx.pid" ] && { p=$(cat "$d/nginx.pid"); kill "$p" 2>/dev/null && stopped+=("$p"); }
+    done
+    # wait until they are gone (30 s at most): a benchmark started next must not find a node still shutting down on
+    # its ports, answering /ready
+    for p in "${stopped[@]}"; do
+        for _ in $(seq 1 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     done
 }
 trap cleanup EXIT

@@ -28,8 +28,10 @@ final class JsFilter implements Filter, Preparable {
     /** Completed calls of each phase, counted up to a little past the cold limit (racy: an estimate is enough). */
     private volatile int requestCalls;
     private volatile int responseCalls;
-    /** Until when (System.nanoTime) this filter runs on the sandbox's workers only, after a slow call on a carrier. */
+    /** Until when (System.nanoTime) this filter runs on the sandbox's workers only, after slow calls on a carrier. */
     private volatile long inlineBarredUntil = System.nanoTime();
+    /** Slow calls in a row on request threads (racy: a lost update delays a bar by one call at most). */
+    private volatile int slowStreak;
 
     JsFilter(JsSandbox sandbox, JsScript script, String confJson, JsLimits limits, String where) {
         this.sandbox = sandbox;
@@ -77,6 +79,27 @@ final class JsFilter implements Filter, Preparable {
 
     void barInline(long until) {
         inlineBarredUntil = until;
+    }
+
+    /**
+     * Records a call on a request thread. One slow call is not the filter's fault as a rule: the OS or a GC pause
+     * may stop a carrier in the middle of a fast call (on a loaded core, every few hundred calls); {@code streak}
+     * slow calls in a row are.
+     *
+     * @param slow   whether it took longer than allowed
+     * @param streak slow calls in a row that bar the filter
+     * @return whether the filter is to be barred now
+     */
+    boolean calledOnCarrier(boolean slow, int streak) {
+        if (!slow) {
+            if (slowStreak != 0) {
+                slowStreak = 0;
+            }
+            return false;
+        }
+        int n = slowStreak + 1;
+        slowStreak = n >= streak ? 0 : n;
+        return n >= streak;
     }
 
     @Override

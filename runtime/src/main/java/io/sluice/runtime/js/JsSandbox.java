@@ -69,17 +69,21 @@ public final class JsSandbox implements AutoCloseable {
     /** Whether each worker warms the engine when the sandbox starts (warm-up.mjs over made-up exchanges). */
     private static final boolean WARM_UP = Boolean.parseBoolean(System.getProperty("sluice.js.warm-up", "true"));
     private static final Source WARM_UP_MODULE = JsModules.module(resource("warm-up.mjs"), "sluice-warm-up.mjs");
-    /** Contexts unused this long are closed by their worker. */
     /** Yields of an idle worker before it parks. */
     private static final int SPINS = Integer.getInteger("sluice.js.spins", 64);
+    /** Contexts unused this long are closed by their worker. */
     private static final long IDLE_CONTEXT_NANOS = TimeUnit.SECONDS.toNanos(60);
     /**
-     * A call on the request's thread that took longer than this bars its filter from running there for
-     * {@link #INLINE_BAR_NANOS}: a slow script holds its carrier, and with it the requests queued on that carrier,
-     * so it runs on the workers, where the OS shares the CPU between it and them.
+     * {@link #INLINE_SLOW_STREAK} calls in a row on request threads that each took longer than this bar their filter
+     * from running there for {@link #INLINE_BAR_NANOS}: a slow script holds its carrier, and with it the requests
+     * queued on that carrier, so it runs on the workers, where the OS shares the CPU between it and them. One slow
+     * call is not enough: on a loaded core the OS or a GC pause stops a carrier in the middle of some fast call every
+     * few hundred calls, and a bar on the first slow call kept a 10 µs filter on the workers nearly all the time
+     * (7 of 126,186 calls ran on request threads in bench/ab.sh).
      */
     private static final long INLINE_SLOW_NANOS = TimeUnit.MICROSECONDS.toNanos(
             Long.getLong("sluice.js.inline-max-us", 2000));
+    private static final int INLINE_SLOW_STREAK = Integer.getInteger("sluice.js.inline-slow-calls", 3);
     private static final long INLINE_BAR_NANOS = TimeUnit.MILLISECONDS.toNanos(
             Long.getLong("sluice.js.inline-bar-ms", 10_000));
 
@@ -380,7 +384,7 @@ public final class JsSandbox implements AutoCloseable {
                 Task t = new Task(filter, request, exchange, Thread.currentThread(), 0, 0, 0);
                 long t0 = System.nanoTime();
                 slot.run(t);
-                if (System.nanoTime() - t0 > INLINE_SLOW_NANOS) {
+                if (filter.calledOnCarrier(System.nanoTime() - t0 > INLINE_SLOW_NANOS, INLINE_SLOW_STREAK)) {
                     filter.barInline(System.nanoTime() + INLINE_BAR_NANOS);
                 }
                 slot.sweep();
