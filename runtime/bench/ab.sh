@@ -13,7 +13,7 @@
 #   A_OPTS="-Dsluice.readAhead.off=true" B_OPTS="" runtime/bench/ab.sh        # ReadAhead off / on
 #   A_OPTS="" B_OPTS="-Dotel.traces.exporter=otlp -Dotel.exporter.otlp.traces.endpoint=http://127.0.0.1:19027/v1/traces
 #       -Dotel.traces.sampler=parentbased_traceidratio -Dotel.traces.sampler.arg=0.1" runtime/bench/ab.sh   # tracing
-#   A_OPTS="-Dsluice.js.inline=false" B_OPTS="" runtime/bench/ab.sh        # JavaScript on workers only / on request threads
+#   A_OPTS="" B_OPTS="-Dsluice.js.inline=true" runtime/bench/ab.sh         # JavaScript on workers (default) / on request threads
 #   defaults: RUNS=4 DURATION=15 WARMUP=60 CONNS=64 JS=1
 # Prints one line per measurement: "name rps p50_ms p99_ms cpu_us_per_request failed cpu0_busy% cpu1_busy% bytes/req",
 # then the medians. Needs what run.sh needs, and Redis at REDIS_URL. Targets 127.0.0.1 only; stops what it started.

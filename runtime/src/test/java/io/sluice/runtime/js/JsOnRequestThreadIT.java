@@ -26,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * deadline. A filter whose calls were slow three times in a row runs on the workers afterwards, and the gateway
  * keeps serving.
  *
- * <p>The node runs in its own JVM as bin/sluice starts it, with {@code sluice.js.warmup-s=0} (no 30 s wait).
+ * <p>The node runs in its own JVM as bin/sluice starts it, with {@code sluice.js.inline=true} (off by default) and
+ * {@code sluice.js.warmup-s=0} (no 30 s wait).
  */
 class JsOnRequestThreadIT {
     static final String TOKEN = "on-request-thread-token-0123456789";
@@ -51,7 +52,7 @@ class JsOnRequestThreadIT {
     @Test
     void budgetsHoldOnTheRequestThreadAndASlowFilterMovesToTheWorkers() throws Exception {
         try (EchoUpstream upstream = EchoUpstream.start("app");
-             NodeProcess node = NodeProcess.start(dir.resolve("data"), TOKEN, "-Dsluice.js.warmup-s=0",
+             NodeProcess node = NodeProcess.start(dir.resolve("data"), TOKEN, "-Dsluice.js.inline=true", "-Dsluice.js.warmup-s=0",
                      "-Dsluice.js.inline-bar-ms=2000",
                      // a calm call on a busy machine must not count as slow and bar its filter: only the slow mode's
                      // 60 ms does (30 ms here, 2 ms by default)
