@@ -56,7 +56,8 @@ class EmbeddedStoreTest extends StoreContract {
                 """);
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 holder.toString(), other.resolve("store.mv.db").toString()).redirectErrorStream(true).start();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader out = new BufferedReader(
+                new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             assertEquals("locked", out.readLine());
             long t0 = System.nanoTime();
             StoreUnavailableException e = assertThrows(StoreUnavailableException.class, () -> Store.embedded(other));

@@ -52,8 +52,8 @@ class JsOnRequestThreadIT {
     @Test
     void budgetsHoldOnTheRequestThreadAndASlowFilterMovesToTheWorkers() throws Exception {
         try (EchoUpstream upstream = EchoUpstream.start("app");
-             NodeProcess node = NodeProcess.start(dir.resolve("data"), TOKEN, "-Dsluice.js.inline=true", "-Dsluice.js.warmup-s=0",
-                     "-Dsluice.js.inline-bar-ms=2000",
+             NodeProcess node = NodeProcess.start(dir.resolve("data"), TOKEN, "-Dsluice.js.inline=true",
+                     "-Dsluice.js.warmup-s=0", "-Dsluice.js.inline-bar-ms=2000",
                      // a calm call on a busy machine must not count as slow and bar its filter: only the slow mode's
                      // 60 ms does (30 ms here, 2 ms by default)
                      "-Dsluice.js.inline-max-us=30000")) {
@@ -106,8 +106,8 @@ class JsOnRequestThreadIT {
                 HttpResponse<String> ok = get(node, "/" + r + "/after", null);
                 assertEquals(200, ok.statusCode(), r + ": " + ok.body());
             }
-            assertEquals(0, upstream.all().stream().filter(x -> x.target().endsWith("/alloc") || x.target().endsWith("/spin"))
-                    .count());
+            assertEquals(0, upstream.all().stream()
+                    .filter(x -> x.target().endsWith("/alloc") || x.target().endsWith("/spin")).count());
         }
     }
 
